@@ -1,0 +1,35 @@
+# funnelboard: `make demo` and `make test` are all the set-up a fresh machine needs.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FB := $(VENV)/bin/funnelboard
+DEMO_DIR ?= demo-workspace
+
+.PHONY: install demo test lint bench docs clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	rm -rf $(DEMO_DIR)
+	$(FB) demo $(DEMO_DIR)
+
+test: install
+	$(PY) -m pytest -n 2 --dist loadfile -q
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy src
+
+bench: install
+	$(PY) bench/bench_import.py
+
+docs: install
+	$(PY) -m funnelboard.docs_gen docs/data-contract.md
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

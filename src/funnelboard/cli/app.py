@@ -1,0 +1,295 @@
+"""``funnelboard`` command line. Every command: parse, call one service, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from funnelboard import services
+from funnelboard.cli import render
+from funnelboard.errors import FunnelboardError, UsageError
+from funnelboard.workspace import Workspace
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+                  help="funnelboard: one trustworthy B2B SaaS funnel from your exports.")
+channels_app = typer.Typer(no_args_is_help=True, help="Channel rules: test and audit them.")
+app.add_typer(channels_app, name="channels")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class State:
+    workspace: Path | None = None
+    as_of: dt.date | None = None
+
+
+WorkspaceOpt = Annotated[Path | None, typer.Option(
+    "--workspace", "-w", envvar="FUNNELBOARD_WORKSPACE",
+    help="Workspace folder (default: $FUNNELBOARD_WORKSPACE, else the current folder).")]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="Evaluate as of this date (YYYY-MM-DD); later data is ignored.")]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
+
+
+def friendly(fn: F) -> F:
+    """Turn funnelboard errors into one plain sentence and the documented exit status."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except FunnelboardError as exc:
+            render.err_console.print(f"[red]Error:[/] {exc.message}", highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def _global(ctx: typer.Context, workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
+    ctx.obj = State(workspace, services.parse_as_of(as_of))
+
+
+def _state(ctx: typer.Context, workspace: Path | None = None, as_of: str | None = None) -> State:
+    base: State = ctx.obj or State()
+    return State(workspace or base.workspace, services.parse_as_of(as_of) or base.as_of)
+
+
+def _check_format(fmt: str, allowed: tuple[str, ...] = ("table", "json")) -> None:
+    if fmt not in allowed:
+        raise UsageError(f"--format '{fmt}' is not one of {', '.join(allowed)}.")
+
+
+@app.command()
+@friendly
+def init(ctx: typer.Context,
+         directory: Annotated[Path | None, typer.Argument(help="Folder to create.")] = None,
+         workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
+    """Create a workspace: funnelboard.toml, the database, app.sqlite and raw/."""
+    folder = directory or _state(ctx, workspace, as_of).workspace or Path.cwd()
+    Workspace.init(folder).close()
+    render.console.print(f"Created workspace in [bold]{folder}[/]. Next: funnelboard -w "
+                         f"{folder} import contacts contacts.csv")
+
+
+def _progress_bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn(
+        "{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=render.err_console,
+        transient=True)
+
+
+@app.command("import")
+@friendly
+def import_(
+    ctx: typer.Context,
+    table: Annotated[str, typer.Argument(help="Canonical table, e.g. contacts.")],
+    files: Annotated[list[Path] | None, typer.Argument(help="CSV, XLSX or Parquet files.")] = None,
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", help="Rename a header: --map 'Record ID=contact_id' (repeatable).")] = None,
+    mapping: Annotated[Path | None, typer.Option(
+        "--mapping", help="A mapping TOML file (see docs/importing.md).")] = None,
+    timezone: Annotated[str | None, typer.Option(
+        "--timezone", help="Zone of times without an offset (default: the workspace's).")] = None,
+    max_bad_rows: Annotated[str | None, typer.Option(
+        "--max-bad-rows", help="Reject the file when more rows fail: a count or a share (2%).",
+    )] = None,
+    append: Annotated[bool, typer.Option(
+        "--append", help="web_traffic: add rows instead of replacing the date range.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show the mapped first rows and every issue; write nothing.")] = False,
+    template: Annotated[bool, typer.Option(
+        "--template", help="Write an empty template of TABLE to FILE (.csv or .xlsx), or "
+        "print its header.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show every note.")] = False,
+    fmt: FormatOpt = "table",
+    workspace: WorkspaceOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Import files into a canonical table (all-or-nothing per file, idempotent).
+
+    Exit status: 0 imported (rows may be quarantined), 1 a file was rejected, 2 usage error.
+    """
+    _check_format(fmt)
+    files = files or []
+    state = _state(ctx, workspace, as_of)
+    if template:
+        _template(table, files, state)
+        return
+    if not files:
+        raise UsageError("Give at least one file to import, e.g. funnelboard import contacts "
+                         "contacts.csv.")
+    maps = services.build_mapping(mapping, map_ or [])
+    with Workspace.open(state.workspace) as ws, _progress_bar() as bar:
+        task = bar.add_task("importing", total=None)
+
+        def progress(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=total or None)
+
+        results = services.import_files(
+            ws, table, files, mapping=maps, timezone=timezone, max_bad_rows=max_bad_rows,
+            append=append, dry_run=dry_run, as_of=state.as_of, progress=progress)
+    if fmt == "json":
+        render.print_json([r.to_dict() for r in results])
+    else:
+        render.import_results(results, verbose=verbose)
+    if any(r.status == "rejected" for r in results):
+        raise typer.Exit(1)
+
+
+def _template(table: str, files: list[Path], state: State) -> None:
+    from funnelboard.ingest.templates import write_template
+    from funnelboard.settings import Settings
+
+    settings = Workspace.open(state.workspace).settings if state.workspace else Settings()
+    out = files[0] if files else None
+    written = write_template(table, out, settings)
+    if out is None:
+        render.console.print(written, highlight=False)
+    else:
+        render.console.print(f"Wrote the {table} template to {written}.")
+
+
+@app.command()
+@friendly
+def imports(ctx: typer.Context,
+            table: Annotated[str | None, typer.Option("--table", help="Only this table.")] = None,
+            fmt: FormatOpt = "table", workspace: WorkspaceOpt = None,
+            as_of: AsOfOpt = None) -> None:
+    """List the import ledger."""
+    _check_format(fmt)
+    with Workspace.open(_state(ctx, workspace, as_of).workspace, read_only=True) as ws:
+        rows = services.list_imports(ws, table)
+    if fmt == "json":
+        render.print_json(rows)
+        return
+    cols = ["import_id", "table_name", "file_name", "status", "rows_read", "rows_quarantined",
+            "rows_inserted", "rows_updated", "rows_unchanged", "rows_removed", "started_at"]
+    render.table("Imports", [c.removeprefix("rows_") for c in cols],
+                 [[r[c] for c in cols] for r in rows])
+
+
+@app.command()
+@friendly
+def quarantine(ctx: typer.Context,
+               import_id: Annotated[int | None, typer.Argument(help="One import.")] = None,
+               export: Annotated[Path | None, typer.Option(
+                   "--export", help="Write the rejected rows, with their problems, to a CSV "
+                   "you can fix and import again.")] = None,
+               fmt: FormatOpt = "table", workspace: WorkspaceOpt = None,
+               as_of: AsOfOpt = None) -> None:
+    """Show rows that failed validation (or export them for fixing)."""
+    _check_format(fmt)
+    with Workspace.open(_state(ctx, workspace, as_of).workspace, read_only=True) as ws:
+        if export:
+            n = services.export_quarantine(ws, import_id, export)
+            render.console.print(f"Wrote {n} rejected row(s) to {export}.")
+            return
+        rows = services.quarantine_rows(ws, import_id)
+    if fmt == "json":
+        render.print_json(rows)
+        return
+    cols = ["import_id", "table_name", "source_row", "column_name", "raw_value", "rule",
+            "message"]
+    render.table("Quarantine", [c.removesuffix("_name") for c in cols],
+                 [[r[c] for c in cols] for r in rows])
+
+
+@app.command()
+@friendly
+def export(ctx: typer.Context,
+           table: Annotated[str, typer.Argument(help="Canonical table.")],
+           file: Annotated[Path, typer.Argument(help="Output .csv, .xlsx or .parquet.")],
+           workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
+    """Write a canonical table as CSV, XLSX or Parquet (safe to open in a spreadsheet)."""
+    with Workspace.open(_state(ctx, workspace, as_of).workspace, read_only=True) as ws:
+        n = services.export_table(ws, table, file)
+    render.console.print(f"Wrote {n} row(s) of {table} to {file}.")
+
+
+@app.command()
+@friendly
+def rebuild(ctx: typer.Context, workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
+    """Rebuild the database from raw/ and the import ledger."""
+    with _progress_bar() as bar:
+        task = bar.add_task("rebuilding", total=None)
+        results = services.rebuild(
+            _state(ctx, workspace, as_of).workspace,
+            progress=lambda s, d, t: bar.update(task, completed=d, total=t))
+    rejected = [r for r in results if r.status == "rejected"]
+    render.console.print(f"Rebuilt the database from {len(results)} import(s)"
+                         + (f"; {len(rejected)} were rejected this time." if rejected else "."))
+    if rejected:
+        raise typer.Exit(1)
+
+
+@channels_app.command("test")
+@friendly
+def channels_test(ctx: typer.Context,
+                  source: Annotated[str | None, typer.Option("--source")] = None,
+                  medium: Annotated[str | None, typer.Option("--medium")] = None,
+                  campaign: Annotated[str | None, typer.Option("--campaign")] = None,
+                  fmt: FormatOpt = "table", workspace: WorkspaceOpt = None,
+                  as_of: AsOfOpt = None) -> None:
+    """Show which rule turns a source / medium / campaign into a channel."""
+    _check_format(fmt)
+    match = services.channel_test(_state(ctx, workspace, as_of).workspace, source, medium,
+                                  campaign)
+    if fmt == "json":
+        render.print_json(match)
+        return
+    render.console.print(f"channel [bold]{match['channel']}[/], motion {match['motion'] or '-'} "
+                         f"- {match['rule']}", highlight=False)
+
+
+@channels_app.command("audit")
+@friendly
+def channels_audit(ctx: typer.Context, fmt: FormatOpt = "table",
+                   workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
+    """List raw source values that fell to 'unassigned'."""
+    _check_format(fmt)
+    rows = services.channel_audit(_state(ctx, workspace, as_of).workspace)
+    if fmt == "json":
+        render.print_json(rows)
+        return
+    if not rows:
+        render.console.print("Every source value maps to a channel.")
+        return
+    names = list(rows[0])
+    render.table("Unassigned source values", names, [[r[n] for n in names] for r in rows])
+
+
+@app.command()
+@friendly
+def demo(ctx: typer.Context,
+         directory: Annotated[Path | None, typer.Argument(help="New workspace folder.")] = None,
+         contacts: Annotated[int, typer.Option("--contacts", min=100)] = 50_000,
+         seed: Annotated[int, typer.Option("--seed")] = 42,
+         no_serve: Annotated[bool, typer.Option(
+             "--no-serve", help="Only generate (the dashboard arrives in a later release).")
+         ] = False,
+         workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
+    """Generate a realistic 3-year B2B SaaS company into a new workspace."""
+    state = _state(ctx, workspace, as_of)
+    folder = directory or state.workspace or Path("demo-workspace")
+    with _progress_bar() as bar:
+        task = bar.add_task("generating", total=None)
+        summary = services.build_demo(
+            folder, contacts=contacts, seed=seed, end=state.as_of,
+            progress=lambda s, d, t: bar.update(task, description=s, completed=d, total=t))
+    render.table(f"Demo company in {folder}", ["table", "rows", "status"],
+                 [[r.table, r.rows_accepted, r.status] for r in summary])
+    if not no_serve:
+        render.console.print("The dashboard is not part of this release yet; explore the data "
+                             f"with: funnelboard -w {folder} imports")
+
+
+def main() -> None:
+    app()

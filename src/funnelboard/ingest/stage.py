@@ -1,0 +1,192 @@
+"""Load a source file into a temporary all-text table ``_raw`` with source row numbers.
+
+``_raw`` has ``__rec`` (record order), ``__line`` (the 1-based physical line of the original
+file, header included; the sheet row for workbooks) and one text column ``c<i>`` per source
+column. Lines DuckDB could not split into the header's fields are returned as quarantine rows;
+a quote that never closes rejects the whole file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from funnelboard.errors import SourceError
+from funnelboard.ingest.reader import SourceFile, record_lines
+from funnelboard.ingest.sqltext import ident, lit
+from funnelboard.issues import Issue
+
+
+@dataclass
+class Staged:
+    rows: int
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # line, code, text
+    notes: list[Issue] = field(default_factory=list)
+    #: physical start line of every record, when lines and records differ
+    line_map: list[int] | None = None
+
+
+def _csv_scan(src: SourceFile, ncols: int, *, parallel: bool) -> str:
+    cols = {f"c{i}": "VARCHAR" for i in range(ncols)}
+    if src.line_column:
+        cols = {"__line": "BIGINT", **cols}
+    spec = "{" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in cols.items()) + "}"
+    skip = 0 if src.line_column else src.header_line
+    return (
+        f"read_csv({lit(str(src.scan_path))}, columns={spec}, header=false, skip={skip}, "
+        f"delim={lit(src.delimiter)}, quote='\"', escape='\"', auto_detect=false, "
+        f"null_padding=true, parallel={'true' if parallel else 'false'}, "
+        "store_rejects=true, rejects_table='_rej', rejects_scan='_rejscan', "
+        "max_line_size=4000000)"
+    )
+
+
+def load_raw(con: duckdb.DuckDBPyConnection, src: SourceFile) -> Staged:
+    """Create ``_raw`` from ``src``; see the module docstring."""
+    for t in ("_raw", "_rej", "_rejscan"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    if src.format == "parquet":
+        return _load_parquet(con, src)
+    ncols = len(src.header)
+    for parallel in (True, False):
+        try:
+            line = "" if src.line_column else f", __rec + {int(src.header_line)} AS __line"
+            con.execute(
+                f"CREATE TEMP TABLE _raw AS SELECT *{line} FROM (SELECT row_number() OVER () "
+                f"AS __rec, * FROM {_csv_scan(src, ncols, parallel=parallel)})"
+            )
+            break
+        except duckdb.Error as exc:
+            if parallel and "parallel" in str(exc).lower():
+                continue  # quoted line breaks with short rows: read again on one thread
+            raise SourceError(f"{src.original.name} could not be read as CSV: "
+                              f"{str(exc).splitlines()[0]}") from None
+    rejects = con.execute(
+        "SELECT line, error_type::VARCHAR, csv_line FROM _rej ORDER BY line"
+    ).fetchall() if _exists(con, "_rej") else []
+    rows = int(con.execute("SELECT count(*) FROM _raw").fetchone()[0])  # type: ignore[index]
+    staged = Staged(rows)
+    for line, kind, text in rejects:
+        if kind.upper() in ("UNQUOTED VALUE", "INVALID STATE", "LINE SIZE OVER MAXIMUM"):
+            raise SourceError(
+                f"{src.original.name}, record starting near line {line}: "
+                + ("a quoted value is never closed, so the rest of the file cannot be split "
+                   "into rows. Fix the quote (or remove it) and import again."
+                   if kind.upper() != "LINE SIZE OVER MAXIMUM"
+                   else "a line is longer than 4 MB. Check that the file is a CSV export.")
+            )
+    if not src.line_column:
+        _number_lines(con, src, staged, [int(r[0]) for r in rejects])
+    staged.rejected = [
+        (line, kind, text) for line, kind, text in _reject_lines(src, rejects, staged)
+    ]
+    return staged
+
+
+def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
+    ).fetchone()[0])  # type: ignore[index]
+
+
+def _number_lines(con: duckdb.DuckDBPyConnection, src: SourceFile, staged: Staged,
+                  reject_records: list[int]) -> None:
+    lines_total = src.newlines + (0 if src.ends_with_newline else 1)
+    records = staged.rows + len(reject_records)
+    if not reject_records and lines_total - src.header_line == records:
+        return  # the default numbering (header line + record) is right
+    # Quoted line breaks, blank lines or rejected lines: number records by parsing the file.
+    starts = list(record_lines(src))
+    staged.line_map = starts
+    skip_ordinals = {r - src.header_line for r in reject_records}
+    kept = [s for i, s in enumerate(starts, start=1) if i not in skip_ordinals]
+    if len(kept) != staged.rows:
+        raise SourceError(
+            f"{src.original.name}: the file's rows could not be numbered reliably "
+            f"({staged.rows} rows read, {len(kept)} records found). Check for stray quotes."
+        )
+    numbers = pa.table({"__rec": pa.array(range(1, len(kept) + 1), pa.int64()),
+                        "__line": pa.array(kept, pa.int64())})
+    con.register("_line_numbers", numbers)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _raw AS SELECT r.* EXCLUDE (__line), "
+                    "n.__line FROM _raw r JOIN _line_numbers n USING (__rec) ORDER BY r.__rec")
+    finally:
+        con.unregister("_line_numbers")
+
+
+def _reject_lines(src: SourceFile, rejects: list[tuple[int, str, str]],
+                  staged: Staged) -> list[tuple[int, str, str]]:
+    starts = staged.line_map
+    out = []
+    for line, kind, text in rejects:
+        ordinal = int(line) - src.header_line
+        physical = starts[ordinal - 1] if starts and 0 < ordinal <= len(starts) else int(line)
+        out.append((physical, kind, text))
+    return out
+
+
+def _load_parquet(con: duckdb.DuckDBPyConnection, src: SourceFile) -> Staged:
+    try:
+        names = [r[0] for r in con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({lit(str(src.scan_path))})").fetchall()]
+    except duckdb.Error as exc:
+        raise SourceError(f"{src.original.name} could not be read as Parquet: "
+                          f"{str(exc).splitlines()[0]}") from None
+    src.header = list(names)
+    cols = ", ".join(f"CAST({ident(n)} AS VARCHAR) AS c{i}" for i, n in enumerate(names))
+    con.execute(
+        "CREATE TEMP TABLE _raw AS SELECT row_number() OVER () AS __rec, "
+        f"row_number() OVER () + 1 AS __line, {cols} "
+        f"FROM read_parquet({lit(str(src.scan_path))})"
+    )
+    rows = int(con.execute("SELECT count(*) FROM _raw").fetchone()[0])  # type: ignore[index]
+    return Staged(rows)
+
+
+def drop_summary_rows(con: duckdb.DuckDBPyConnection, ncols: int, file: str) -> list[Issue]:
+    """Remove "Total: ..." rows at the end (or a "Grand total" first row) and empty rows."""
+    if ncols == 0:
+        return []
+    first = "coalesce(" + ", ".join(f"nullif(trim(c{i}), '')" for i in range(ncols)) + ")" \
+        if ncols > 1 else "nullif(trim(c0), '')"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _marks AS SELECT __rec, __line, {first} AS first_cell, "
+        f"regexp_matches({first}, '(?i)^\\s*(grand\\s+)?totals?\\b') AS is_total FROM _raw "
+        "WHERE __rec <= 3 OR __rec > (SELECT max(__rec) - 200 FROM _raw) "
+        f"OR {first} IS NULL"
+    )
+    rows = con.execute(
+        """
+        WITH bounds AS (
+            SELECT min(__rec) FILTER (WHERE NOT coalesce(is_total, false) AND first_cell IS NOT
+                   NULL) AS lo,
+                   max(__rec) FILTER (WHERE NOT coalesce(is_total, false) AND first_cell IS NOT
+                   NULL) AS hi FROM _marks)
+        SELECT __rec, __line, first_cell, first_cell IS NULL AS empty FROM _marks, bounds
+        WHERE first_cell IS NULL
+           OR (is_total AND (__rec > coalesce(hi, 0) OR __rec < coalesce(lo, 0)))
+        ORDER BY __rec
+        """
+    ).fetchall()
+    # Rows between real data that merely look like totals stay: only the edges are summaries.
+    notes: list[Issue] = []
+    totals = [r for r in rows if not r[3]]
+    empties = [r for r in rows if r[3]]
+    if totals:
+        labels = "; ".join(sorted({str(r[2])[:40] for r in totals})[:6])
+        notes.append(Issue("info", "summary_rows_skipped",
+                           f"{len(totals)} summary row(s) were not loaded ({labels}).",
+                           file=file, row=int(totals[0][1]), count=len(totals)))
+    if empties:
+        notes.append(Issue("info", "empty_rows_skipped",
+                           f"{len(empties)} row(s) with no value in any column were skipped.",
+                           file=file, row=int(empties[0][1]), count=len(empties)))
+    if rows:
+        con.execute("DELETE FROM _raw WHERE __rec IN (SELECT __rec FROM _marks WHERE "
+                    "first_cell IS NULL OR is_total) AND __rec IN ("
+                    + ",".join(str(int(r[0])) for r in rows) + ")")
+    con.execute("DROP TABLE IF EXISTS _marks")
+    return notes

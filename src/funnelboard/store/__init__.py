@@ -1,0 +1,1 @@
+"""The one owner of the analytics database connection."""

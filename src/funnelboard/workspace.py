@@ -1,0 +1,148 @@
+"""The workspace: a folder with settings, the analytics database, the app database and raw/.
+
+``Workspace`` is the Python API (and what the CLI calls):
+
+>>> ws = Workspace.init("acme")                                      # doctest: +SKIP
+>>> result = ws.import_file("contacts", "contacts.csv")              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from funnelboard import settings as settings_mod
+from funnelboard.errors import WorkspaceError
+from funnelboard.ingest.mapping import Mapping
+from funnelboard.ingest.pipeline import ImportOptions, Importer, Progress
+from funnelboard.ingest.result import ImportResult
+from funnelboard.settings import SETTINGS_FILE, Settings
+from funnelboard.store import database
+
+DB_FILE = "funnelboard.duckdb"
+APP_DB_FILE = "app.sqlite"
+RAW_DIR = "raw"
+TMP_DIR = ".tmp"
+
+APP_DDL = """
+CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL,
+    password_hash TEXT, role TEXT NOT NULL DEFAULT 'viewer', disabled INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL,
+    created_at TEXT NOT NULL, last_seen TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS api_tokens (id INTEGER PRIMARY KEY, token_hash TEXT UNIQUE NOT NULL,
+    user_id INTEGER NOT NULL, scope TEXT NOT NULL, expires_at TEXT, last_used TEXT,
+    revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS audit_log (id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT,
+    action TEXT NOT NULL, object TEXT, outcome TEXT, detail TEXT);
+"""
+
+
+def resolve_path(path: str | os.PathLike[str] | None) -> Path:
+    """The workspace folder: the argument, else $FUNNELBOARD_WORKSPACE, else the current one."""
+    if path is not None:
+        return Path(path).expanduser()
+    env = os.environ.get("FUNNELBOARD_WORKSPACE")
+    return Path(env).expanduser() if env else Path.cwd()
+
+
+class Workspace:
+    """An open workspace. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: Path, settings: Settings, *, read_only: bool = False) -> None:
+        self.path = path
+        self.settings = settings
+        self.read_only = read_only
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @classmethod
+    def init(cls, path: str | os.PathLike[str]) -> Workspace:
+        """Create a workspace folder with the default settings; refuses an existing one."""
+        folder = Path(path).expanduser()
+        if (folder / SETTINGS_FILE).exists():
+            raise WorkspaceError(f"{folder} is already a funnelboard workspace.")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / RAW_DIR).mkdir(exist_ok=True)
+        settings_mod.write_default(folder / SETTINGS_FILE)
+        with sqlite3.connect(folder / APP_DB_FILE) as app:
+            app.executescript(APP_DDL)
+        app.close()
+        ws = cls.open(folder)
+        ws.connection()
+        return ws
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None, *,
+             read_only: bool = False) -> Workspace:
+        """Open an existing workspace (settings are checked now; the database on first use)."""
+        folder = resolve_path(path)
+        settings_file = folder / SETTINGS_FILE
+        if not settings_file.exists():
+            raise WorkspaceError(
+                f"{folder} is not a funnelboard workspace (no {SETTINGS_FILE}). Create one with "
+                f"'funnelboard init {folder}', or pass --workspace."
+            )
+        return cls(folder, settings_mod.load(settings_file), read_only=read_only)
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = database.connect(self.path / DB_FILE, read_only=self.read_only,
+                                         timezone=self.settings.timezone)
+            if not self.read_only:
+                database.ensure_schema(self._con)
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+            if not self.read_only:
+                database.release_writer(self.path)
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- imports -------------------------------------------------------------------------
+
+    def importer(self) -> Importer:
+        if self.read_only:
+            raise WorkspaceError("This workspace was opened read-only; imports need write access.")
+        return Importer(self.connection(), self.settings, self.path / RAW_DIR, self.path / TMP_DIR)
+
+    def import_file(
+        self,
+        table: str,
+        path: str | os.PathLike[str],
+        *,
+        mapping: Mapping | None = None,
+        timezone: str | None = None,
+        max_bad_rows: str | int | None = None,
+        append: bool = False,
+        dry_run: bool = False,
+        as_of: dt.date | None = None,
+        display_name: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportResult:
+        """Import one file into a canonical table; see docs/importing.md."""
+        options = ImportOptions(
+            mapping=mapping or Mapping(), timezone=timezone,
+            max_bad_rows=None if max_bad_rows is None else str(max_bad_rows), append=append,
+            dry_run=dry_run, as_of=as_of, display_name=display_name, progress=progress,
+        )
+        return self.importer().run(table, Path(path), options)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a read query on the analytics database (parameters bound, never formatted)."""
+        return self.connection().execute(sql, params or []).fetchall()
