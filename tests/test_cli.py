@@ -127,3 +127,19 @@ def test_channels_test_uses_rules(ws: Path) -> None:
                               "--medium", "cpc", "-f", "json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["channel"] == "paid_search"
+
+
+def test_interrupted_rebuild_is_reported_and_finished(ws: Path, tmp_path: Path) -> None:
+    f = _write(tmp_path / "contacts.csv", CONTACTS)
+    assert runner.invoke(app, ["-w", str(ws), "import", "contacts", str(f)]).exit_code == 0
+    # simulate a rebuild cut off after moving the database aside and replaying nothing
+    (ws / ".rebuild-in-progress").write_text("x")
+    (ws / "funnelboard.duckdb").rename(ws / "funnelboard.duckdb.bak")
+    Workspace.init(tmp_path / "empty").close()
+    (tmp_path / "empty" / "funnelboard.duckdb").rename(ws / "funnelboard.duckdb")
+    res = runner.invoke(app, ["-w", str(ws), "imports"])
+    assert res.exit_code == 1 and "rebuild" in res.output and "interrupted" in res.output
+    assert runner.invoke(app, ["-w", str(ws), "rebuild"]).exit_code == 0
+    with Workspace.open(ws) as w:
+        assert w.query("SELECT count(*) FROM contacts") == [(2,)]
+    assert not (ws / ".rebuild-in-progress").exists()

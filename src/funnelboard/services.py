@@ -15,7 +15,7 @@ from funnelboard.errors import UsageError, WorkspaceError
 from funnelboard.ingest.mapping import Mapping, add_rename, load_mapping, parse_map_option
 from funnelboard.ingest.result import ImportResult
 from funnelboard.store import ledger
-from funnelboard.workspace import DB_FILE, RAW_DIR, Workspace
+from funnelboard.workspace import DB_FILE, RAW_DIR, REBUILD_MARKER, Workspace, resolve_path
 
 Progress = Callable[[str, int, int], None]
 
@@ -96,10 +96,17 @@ def export_table(ws: Workspace, table: str, out: Path) -> int:
 def rebuild(path: Path | None, progress: Progress | None = None) -> list[ImportResult]:
     """Rebuild the database from ``raw/`` and the ledger, replaying imports in order.
 
-    The old database is kept as ``funnelboard.duckdb.bak`` until the replay succeeds.
+    The old database is kept as ``funnelboard.duckdb.bak`` until the replay succeeds; a marker
+    file makes an interrupted rebuild visible, and running ``rebuild`` again restores the backup
+    before starting over.
     """
-    ws = Workspace.open(path)
-    folder = ws.path
+    folder = resolve_path(path)
+    marker = folder / REBUILD_MARKER
+    db, backup = folder / DB_FILE, folder / (DB_FILE + ".bak")
+    if marker.exists() and backup.exists():
+        _move_db(backup, db)  # an earlier rebuild was cut off: start again from its backup
+    marker.unlink(missing_ok=True)
+    ws = Workspace.open(folder)
     try:
         entries = [e for e in ledger.entries(ws.connection())
                    if e["status"] in ("imported", "no_changes") and e["raw_file"]]
@@ -109,17 +116,11 @@ def rebuild(path: Path | None, progress: Progress | None = None) -> list[ImportR
     if missing:
         raise WorkspaceError(f"Cannot rebuild: {len(missing)} raw file(s) are missing from raw/, "
                              f"e.g. {missing[0]}.")
-    db = folder / DB_FILE
-    backup = folder / (DB_FILE + ".bak")
-    wal = Path(str(db) + ".wal")
-    for f in (backup, Path(str(backup) + ".wal")):
-        f.unlink(missing_ok=True)
-    shutil.move(db, backup)
-    if wal.exists():
-        shutil.move(wal, Path(str(backup) + ".wal"))
+    marker.write_text("rebuild in progress\n", encoding="utf-8")
+    _move_db(db, backup)
     results: list[ImportResult] = []
     try:
-        with Workspace.open(folder) as fresh:
+        with Workspace.open(folder, allow_rebuild=True) as fresh:
             for i, e in enumerate(entries):
                 if progress:
                     progress("rebuilding", i, len(entries))
@@ -130,12 +131,22 @@ def rebuild(path: Path | None, progress: Progress | None = None) -> list[ImportR
                     max_bad_rows=opts.get("max_bad_rows"), append=bool(opts.get("append")),
                     display_name=e["file_name"]))
     except BaseException:
-        for f in (db, wal):
-            with contextlib.suppress(OSError):
-                f.unlink()
-        shutil.move(backup, db)
+        _move_db(backup, db)
+        marker.unlink(missing_ok=True)
         raise
+    marker.unlink()
     return results
+
+
+def _move_db(src: Path, dst: Path) -> None:
+    """Move a DuckDB file and its write-ahead log, replacing what is at ``dst``."""
+    for suffix in ("", ".wal"):
+        target = Path(str(dst) + suffix)
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+        source = Path(str(src) + suffix)
+        if source.exists():
+            shutil.move(source, target)
 
 
 def parse_as_of(text: str | None) -> dt.date | None:
@@ -162,7 +173,6 @@ def _rules(path: Path | None) -> Any:
 
 def _is_workspace() -> bool:
     from funnelboard.settings import SETTINGS_FILE
-    from funnelboard.workspace import resolve_path
 
     return (resolve_path(None) / SETTINGS_FILE).exists()
 

@@ -28,6 +28,7 @@ DB_FILE = "funnelboard.duckdb"
 APP_DB_FILE = "app.sqlite"
 RAW_DIR = "raw"
 TMP_DIR = ".tmp"
+REBUILD_MARKER = ".rebuild-in-progress"
 
 APP_DDL = """
 CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL,
@@ -80,9 +81,15 @@ class Workspace:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, *,
-             read_only: bool = False) -> Workspace:
+             read_only: bool = False, allow_rebuild: bool = False) -> Workspace:
         """Open an existing workspace (settings are checked now; the database on first use)."""
         folder = resolve_path(path)
+        if (folder / REBUILD_MARKER).exists() and not allow_rebuild:
+            raise WorkspaceError(
+                f"A rebuild of {folder} was interrupted, so its database may be incomplete. Run "
+                "'funnelboard rebuild' again to finish it (the previous database is kept as "
+                "funnelboard.duckdb.bak until then)."
+            )
         settings_file = folder / SETTINGS_FILE
         if not settings_file.exists():
             raise WorkspaceError(

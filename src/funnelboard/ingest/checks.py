@@ -41,7 +41,7 @@ def _future(con: duckdb.DuckDBPyConnection, plan: Plan, as_of: dt.date,
     out = []
     for i, cp in enumerate(cols):
         count, first = (row[2 * i], row[2 * i + 1]) if row else (0, None)
-        if count:
+        if count and first is not None:
             out.append(Issue("warning", "future_date",
                              f"{count} row(s) have '{cp.header}' after the as-of date "
                              f"{as_of.isoformat()}; metrics ignore them until then.",
@@ -68,7 +68,7 @@ def _references(con: duckdb.DuckDBPyConnection, plan: Plan, file: str) -> list[I
         if row and row[0]:
             out.append(Issue(
                 "warning", "unknown_reference",
-                f"{row[0]} row(s) name a {cp.column.name} that is not in {other} "
+                f"{row[0]} row(s) have a {cp.column.name} value that is not in {other} "
                 f"({row[1]} distinct, first '{row[3]}'). Import {other} too, or check the ids; "
                 + ("funnels ignore these stage entries until the contact exists."
                    if plan.table.name == "stage_events" else "the rows are kept."),
@@ -80,9 +80,9 @@ def _references(con: duckdb.DuckDBPyConnection, plan: Plan, file: str) -> list[I
 def _stage_order(con: duckdb.DuckDBPyConnection, plan: Plan, settings: Settings,
                  file: str) -> list[Issue]:
     present = [s for s in settings.stages if plan.target(f"{s}_at").source is not None]
-    conds = []
-    for a, b in zip(present, present[1:], strict=False):
-        conds.append(f"({ident(a + '_at')} > {ident(b + '_at')})")
+    # every pair, not only neighbours: lead after sql is out of order even when mql is empty
+    conds = [f"({ident(a + '_at')} > {ident(b + '_at')})"
+             for i, a in enumerate(present) for b in present[i + 1:]]
     if not conds:
         return []
     cond = " OR ".join(conds)

@@ -16,6 +16,10 @@ PLACEHOLDERS = ("--",)
 #: Extra "no value" spellings accepted in number, date and boolean columns.
 TYPED_PLACEHOLDERS = ("--", "-", "n/a", "#n/a", "null", "none", "(none)")
 
+#: ``[formats] <ratio column> = "percent"``: every value is a percentage (Salesforce
+#: ``Probability`` is 0-100, so its 1 means 1%, not 100%).
+PERCENT = "percent"
+
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
 FALSE_WORDS = ("false", "f", "no", "n", "0")
 
@@ -49,47 +53,60 @@ _MACROS = [
               AND regexp_matches(s, '\d') THEN replace(replace(s, '.', ''), ',', '.') END)""",
     r"""fb_numtext_comma(v) AS fb_numtext_comma0(fb_numclean(v))""",
     r"""fb_finite(x) AS (CASE WHEN isfinite(x) THEN x END)""",
-    r"""fb_num_dot(v) AS coalesce(fb_finite(TRY_CAST(v AS DOUBLE)),
-        fb_finite(TRY_CAST(fb_numtext_dot(v) AS DOUBLE)))""",
+    # CASE (not coalesce): the slow regex path only runs on cells the fast cast rejects
+    r"""fb_num_dot(v) AS fb_finite(CASE WHEN TRY_CAST(v AS DOUBLE) IS NOT NULL
+        THEN TRY_CAST(v AS DOUBLE) ELSE TRY_CAST(fb_numtext_dot(v) AS DOUBLE) END)""",
     r"""fb_num_comma(v) AS fb_finite(TRY_CAST(fb_numtext_comma(v) AS DOUBLE))""",
     r"""fb_int_of(x) AS (CASE WHEN x = trunc(x) AND abs(x) < 9e18 THEN CAST(x AS BIGINT) END)""",
-    r"""fb_int_dot(v) AS coalesce(
-        CASE WHEN regexp_matches(v, '^[+-]?\d{1,18}$') THEN CAST(v AS BIGINT) END,
-        fb_int_of(fb_num_dot(v)))""",
+    r"""fb_int_dot(v) AS (CASE WHEN regexp_matches(v, '^[+-]?\d{1,18}$')
+        THEN TRY_CAST(v AS BIGINT) ELSE fb_int_of(fb_num_dot(v)) END)""",
     r"""fb_int_comma(v) AS fb_int_of(fb_num_comma(v))""",
-    r"""fb_money_dot(v) AS coalesce(
-        TRY_CAST(CASE WHEN regexp_matches(v, '^[+-]?\d{1,16}(\.\d{1,4})?$') THEN v END
-                 AS DECIMAL(20,4)),
-        TRY_CAST(fb_numtext_dot(v) AS DECIMAL(20,4)))""",
+    r"""fb_money_dot(v) AS (CASE WHEN regexp_matches(v, '^[+-]?\d{1,16}(\.\d{1,4})?$')
+        THEN TRY_CAST(v AS DECIMAL(20,4)) ELSE TRY_CAST(fb_numtext_dot(v) AS DECIMAL(20,4)) END)""",
     r"""fb_money_comma(v) AS TRY_CAST(fb_numtext_comma(v) AS DECIMAL(20,4))""",
-    r"""fb_bool(v) AS (CASE WHEN lower(v) IN """ + "(" + ", ".join(lit(w) for w in TRUE_WORDS)
-    + r""") THEN true WHEN lower(v) IN (""" + ", ".join(lit(w) for w in FALSE_WORDS)
-    + r""") THEN false END)""",
-    r"""fb_slug(v) AS nullif(trim(regexp_replace(lower(v), '[^\p{L}\p{N}]+', '_', 'g'), '_'), '')""",
+    r"""fb_bool(v) AS (CASE WHEN list_contains(""" + lit_list(TRUE_WORDS)
+    + r""", lower(v)) THEN true WHEN list_contains(""" + lit_list(FALSE_WORDS)
+    + r""", lower(v)) THEN false END)""",
+    r"""fb_slug(v) AS nullif(trim(regexp_replace(lower(v), '[^\p{L}\p{N}]+', '_', 'g'), '_'),
+        '')""",
     # a leading apostrophe written by our own export (or a careful user) before a formula sign
-    r"""fb_unescape(v) AS (CASE WHEN regexp_matches(v, '^''\s*[=+\-@\t\r]')
+    r"""fb_unescape(v) AS (CASE WHEN NOT starts_with(v, chr(39)) THEN v
+                                WHEN regexp_matches(v, '^''\s*[=+\-@\t\r]')
                                 THEN substr(v, 2) ELSE v END)""",
     r"""fb_year_ok(y) AS (y BETWEEN 1900 AND 2199)""",
 ]
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the typing macros on this connection (temporary: they live with it)."""
+    """Create the typing macros on this connection (temporary: they live with it).
+
+    Creating them costs about 50 ms, so a connection that already has them keeps them.
+    """
+    row = con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = "
+                      "'fb_year_ok' AND function_type = 'macro'").fetchone()
+    if row and row[0]:
+        return
     for body in _MACROS:
         con.execute(f"CREATE OR REPLACE TEMP MACRO {body}")
 
 
 def clean(raw: str, *, typed: bool, value_map: dict[str, str] | None,
-          default: str | None) -> str:
-    """Trim, map values, read placeholders as empty, undo formula escapes, apply a default."""
-    v = f"nullif(trim({raw}), '')"
+          default: str | None, trimmed: bool = False) -> str:
+    """Trim, map values, read placeholders as empty, undo formula escapes, apply a default.
+
+    ``trimmed`` says ``raw`` already is ``nullif(trim(cell), '')`` (computed once upstream).
+    """
+    v = raw if trimmed else f"nullif(trim({raw}), '')"
     if value_map:
         whens = " ".join(f"WHEN {lit(k.strip().lower())} THEN {lit(val)}"
                          for k, val in value_map.items())
         v = f"(CASE lower({v}) {whens} ELSE {v} END)"
-    tokens = TYPED_PLACEHOLDERS if typed else PLACEHOLDERS
-    v = f"(CASE WHEN lower({v}) IN ({', '.join(lit(t) for t in tokens)}) THEN NULL " \
-        f"ELSE fb_unescape({v}) END)"
+    if typed:
+        # list_contains, not IN: DuckDB may plan a long IN list as a join, which is slow here
+        empty = f"length({v}) <= 6 AND list_contains({lit_list(TYPED_PLACEHOLDERS)}, lower({v}))"
+    else:
+        empty = f"list_contains({lit_list(PLACEHOLDERS)}, {v})"
+    v = f"(CASE WHEN {empty} THEN NULL ELSE fb_unescape({v}) END)"
     if default is not None:
         v = f"coalesce({v}, {lit(default)})"
     return v
@@ -112,6 +129,8 @@ def typed(v: str, col_type: str, *, decimal: str, formats: tuple[str, ...]) -> s
         return f"fb_bool({v})"
     if col_type == "ratio":
         number = f"fb_num_{mode}(rtrim({v}, '%'))"
+        if PERCENT in formats:
+            return f"({number} / 100)"
         return (f"(CASE WHEN {v} LIKE '%\\%' ESCAPE '\\' THEN {number} / 100 "
                 f"WHEN {number} > 1 AND {number} <= 100 THEN {number} / 100 "
                 f"ELSE {number} END)")
@@ -124,24 +143,28 @@ def typed(v: str, col_type: str, *, decimal: str, formats: tuple[str, ...]) -> s
 
 def _ts(v: str, formats: tuple[str, ...]) -> str:
     # An ISO value without offset is cast in the session time zone, which the importer sets to
-    # the file's zone: that is what makes "no offset = local time" hold.
-    explicit = ""
+    # the file's zone: that is what makes "no offset = local time" hold. CASE rather than
+    # coalesce keeps the slower strptime fallbacks off the cells the fast cast reads.
+    fast = f"TRY_CAST({v} AS TIMESTAMPTZ)"
+    slow = f"CAST(try_strptime({v}, {lit_list(AUTO_DATE_FORMATS)}) AS TIMESTAMPTZ)"
     if formats:
-        explicit = f"CAST(try_strptime({v}, {lit_list(formats)}) AS TIMESTAMPTZ), "
-    return (f"coalesce({explicit}TRY_CAST({v} AS TIMESTAMPTZ), "
-            f"CAST(try_strptime({v}, {lit_list(AUTO_DATE_FORMATS)}) AS TIMESTAMPTZ))")
+        return (f"coalesce(CAST(try_strptime({v}, {lit_list(formats)}) AS TIMESTAMPTZ), "
+                f"{fast}, {slow})")
+    return f"(CASE WHEN {fast} IS NOT NULL THEN {fast} ELSE {slow} END)"
 
 
 def _date(v: str, formats: tuple[str, ...]) -> str:
-    explicit = ""
+    fast = f"TRY_CAST({v} AS DATE)"
+    slow = f"CAST(try_strptime({v}, {lit_list(AUTO_DATE_FORMATS)}) AS DATE)"
     if formats:
-        explicit = f"CAST(try_strptime({v}, {lit_list(formats)}) AS DATE), "
-    return (f"coalesce({explicit}TRY_CAST({v} AS DATE), "
-            f"CAST(try_strptime({v}, {lit_list(AUTO_DATE_FORMATS)}) AS DATE))")
+        return f"coalesce(CAST(try_strptime({v}, {lit_list(formats)}) AS DATE), {fast}, {slow})"
+    return f"(CASE WHEN {fast} IS NOT NULL THEN {fast} ELSE {slow} END)"
 
 
-def ratio_is_percent(v: str, *, decimal: str) -> str:
+def ratio_is_percent(v: str, *, decimal: str, declared: bool = False) -> str:
     """True when a ratio cell was read as a percentage (reported as a coercion)."""
     mode = "comma" if decimal == "," else "dot"
     number = f"fb_num_{mode}(rtrim({v}, '%'))"
+    if declared:
+        return f"({number} IS NOT NULL)"
     return f"({v} NOT LIKE '%\\%' ESCAPE '\\' AND {number} > 1 AND {number} <= 100)"

@@ -60,6 +60,25 @@ def _records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
     return out
 
 
+def record_ordinal(text: str, delimiter: str, line: int) -> int:
+    """The 1-based number of the CSV record starting on physical ``line``, blank lines counted.
+
+    Equals ``line`` unless a quoted value above it spans several lines.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"',
+                        strict=False)
+    physical = 0
+    try:
+        for ordinal, _ in enumerate(reader, start=1):
+            start = physical + 1
+            physical = reader.line_num
+            if start >= line:
+                return ordinal
+    except csv.Error:
+        pass
+    return line
+
+
 def _is_comment(row: list[str]) -> bool:
     return row[0].lstrip().startswith("#")
 

@@ -81,7 +81,8 @@ def _scan(path: Path, encoding: str, progress: Progress | None) -> tuple[bool, i
     return True, newlines, last.endswith(b"\n")
 
 
-def detect(path: Path, *, forced: str | None = None, progress: Progress | None = None) -> EncodingInfo:
+def detect(path: Path, *, forced: str | None = None,
+           progress: Progress | None = None) -> EncodingInfo:
     """Find the encoding of ``path`` (or check ``forced``) and count its lines."""
     size = path.stat().st_size
     with open(path, "rb") as fh:

@@ -35,65 +35,55 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(row[0] or 0) if row else 0
 
 
-def _key_value(table: Table, name: str) -> str:
-    """Optional key columns are stored as '' (never NULL) so keys always compare equal."""
-    c = ident(name)
-    if name in table.key and not table.column(name).required:
-        return f"coalesce({c}, '')"
-    return c
+def prepare(con: duckdb.DuckDBPyConnection, table: Table, *, file: str) -> list[Issue]:
+    """Make ``_new`` from ``_good``: derived keys filled, in-file duplicates resolved.
 
-
-def prepare(con: duckdb.DuckDBPyConnection, table: Table, *, file: str,
-            stage_columns: list[str]) -> list[Issue]:
-    """Create ``_new`` from ``_good``: keys filled, in-file duplicates resolved."""
+    Optional key columns were already filled with '' while typing. ``_new`` is a view of the
+    typed rows when nothing needs resolving, so a large clean file is never copied again.
+    """
     notes: list[Issue] = []
     cols = table.column_names
-    select = [f"{_key_value(table, c)} AS {ident(c)}" for c in cols]
     if table.name == "touchpoints":
         body = ", ".join(f"coalesce(CAST({ident(c)} AS VARCHAR), '')" for c in cols
                          if c != "touchpoint_id")
-        select[0] = f"coalesce(touchpoint_id, 'h' || md5(concat_ws('|', {body}))) AS touchpoint_id"
+        con.execute(f"UPDATE _typed SET touchpoint_id = 'h' || md5(concat_ws('|', {body})) "
+                    "WHERE touchpoint_id = ''")
     if table.name == "ad_account_engagement":
-        select[cols.index("account_id")] = _resolve_account()
-    extra = ", ".join(ident(s) for s in stage_columns)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _prep AS SELECT {', '.join(select)}, extras, "
-                f"__rec, __line{', ' + extra if extra else ''} FROM _good")
+        con.execute(f"UPDATE _typed SET account_id = {_resolve_account()} WHERE account_id = ''")
     key = ", ".join(ident(k) for k in table.key)
     if table.kind == "additive":
-        rows = scalar(con, "SELECT count(*) FROM _prep")
+        rows = scalar(con, "SELECT count(*) FROM _good")
         measures = table.measures
         dims = [c for c in cols if c not in measures]
         agg = [ident(d) for d in dims] + [f"sum({ident(m)}) AS {ident(m)}" for m in measures]
         con.execute(f"CREATE OR REPLACE TEMP TABLE _new AS SELECT {', '.join(agg)}, "
-                    f"any_value(extras) AS extras, min(__line) AS __line FROM _prep "
-                    f"GROUP BY {', '.join(ident(k) for k in table.key)}"
-                    + ("" if set(dims) == set(table.key) else
-                       ", " + ", ".join(ident(d) for d in dims if d not in table.key)))
+                    f"any_value(extras) AS extras, min(__line) AS __line FROM _good "
+                    f"GROUP BY {', '.join(ident(d) for d in dims)}")
         merged = rows - scalar(con, "SELECT count(*) FROM _new")
         if merged:
             notes.append(Issue("info", "rows_summed",
                                f"{merged} row(s) shared a key ({key}) with another row of the "
                                "file and were summed into it.", file=file, count=merged))
         return notes
-    dups = scalar(con, f"SELECT count(*) - count(DISTINCT ({key})) FROM _prep")
+    dups = scalar(con, f"SELECT count(*) - count(DISTINCT ({key})) FROM _good")
     if dups:
         first = scalar(con, f"SELECT min(__line) FROM (SELECT __line, row_number() OVER "
-                          f"(PARTITION BY {key} ORDER BY __rec) AS n FROM _prep) WHERE n > 1")
+                            f"(PARTITION BY {key} ORDER BY __rec) AS n FROM _good) WHERE n > 1")
         notes.append(Issue("warning", "duplicate_key",
                            f"{dups} row(s) repeat the key ({key}) of an earlier row in the file; "
                            "the later row wins.", file=file, row=first, count=dups))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _new AS SELECT * FROM _prep QUALIFY "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _new AS SELECT * FROM _good QUALIFY "
                     f"row_number() OVER (PARTITION BY {key} ORDER BY __rec DESC) = 1")
     else:
-        con.execute("ALTER TABLE _prep RENAME TO _new")
+        con.execute("CREATE OR REPLACE TEMP VIEW _new AS SELECT * FROM _good")
     return notes
 
 
 def _resolve_account() -> str:
-    return ("coalesce(account_id, (SELECT min(a.account_id) FROM accounts a WHERE "
-            "lower(a.domain) = lower(_good.company_domain)), (SELECT min(a.account_id) FROM "
-            "accounts a WHERE lower(a.name) = lower(_good.company_name)), "
-            "'unmatched:' || lower(coalesce(company_domain, company_name))) AS account_id")
+    return ("coalesce((SELECT min(a.account_id) FROM accounts a WHERE "
+            "lower(a.domain) = lower(_typed.company_domain)), (SELECT min(a.account_id) FROM "
+            "accounts a WHERE lower(a.name) = lower(_typed.company_name)), "
+            "'unmatched:' || lower(coalesce(company_domain, company_name)))")
 
 
 def _same(cols: list[str], a: str, b: str) -> str:
@@ -112,6 +102,8 @@ def apply_entity(con: duckdb.DuckDBPyConnection, table: Table, import_id: int,
     t = ident(table.name)
     cols = table.column_names
     own = " WHERE NOT coalesce(_from_contact, false)" if table.name == "stage_events" else ""
+    if not scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {t}{own} LIMIT 1)"):
+        return _insert_all(con, table, import_id, stages)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _diff AS SELECT n.*, CASE WHEN o.__hit IS NULL THEN 'i' "
         f"WHEN {_same(cols, 'n', 'o')} THEN 's' ELSE 'u' END AS __op FROM _new n "
@@ -140,12 +132,30 @@ def apply_entity(con: duckdb.DuckDBPyConnection, table: Table, import_id: int,
     return counts
 
 
-def _stage_rows_sql(stages: list[str], where: str = "") -> str:
+def _insert_all(con: duckdb.DuckDBPyConnection, table: Table, import_id: int,
+                stages: list[str]) -> Counts:
+    """First import into an empty table: every row is new, no comparison needed."""
+    t = ident(table.name)
+    names = ", ".join(ident(c) for c in [*table.column_names, "extras", "_import_id"])
+    values = ", ".join([*(ident(c) for c in table.column_names), "extras", str(int(import_id))])
+    if table.name == "stage_events":
+        names += ", _from_contact"
+        values += ", false"
+    con.execute(f"INSERT INTO {t} ({names}) SELECT {values} FROM _new")
+    if table.name == "contacts" and stages:
+        rows = _stage_rows_sql(stages, source="_new")
+        con.execute("INSERT INTO stage_events (contact_id, stage, entered_at, extras, _import_id, "
+                    f"_from_contact) SELECT contact_id, stage, entered_at, NULL, "
+                    f"{int(import_id)}, true FROM ({rows})")
+    return Counts(inserted=scalar(con, "SELECT count(*) FROM _new"))
+
+
+def _stage_rows_sql(stages: list[str], where: str = "", source: str = "_diff") -> str:
     parts = [f"SELECT contact_id, {lit(s)} AS stage, {ident(s + '_at')} AS entered_at "
-             f"FROM _diff WHERE {ident(s + '_at')} IS NOT NULL{where}" for s in stages]
+             f"FROM {source} WHERE {ident(s + '_at')} IS NOT NULL{where}" for s in stages]
     return " UNION ALL ".join(parts) if parts else \
-        "SELECT NULL::VARCHAR AS contact_id, NULL::VARCHAR AS stage, NULL::TIMESTAMPTZ AS entered_at " \
-        "WHERE false"
+        "SELECT NULL::VARCHAR AS contact_id, NULL::VARCHAR AS stage, " \
+        "NULL::TIMESTAMPTZ AS entered_at WHERE false"
 
 
 def _contact_stage_changes(con: duckdb.DuckDBPyConnection, stages: list[str]) -> None:

@@ -29,7 +29,7 @@ from funnelboard.ingest.plan import Plan, check_required, make_plan
 from funnelboard.ingest.reader import open_source
 from funnelboard.ingest.result import ImportResult
 from funnelboard.ingest.sqltext import ident, lit
-from funnelboard.issues import Issue, IssueSet
+from funnelboard.issues import Issue
 from funnelboard.schema import Column, Table, get_table
 from funnelboard.settings import Settings
 from funnelboard.store import ledger
@@ -169,37 +169,41 @@ class Importer:
         issues.extend(stage.drop_summary_rows(con, len(src.header), file))
         coerce.install_macros(con)
         self._progress(options, "typing", 0, 1)
-        reading = typing_step.decide_reading(con, plan, mapping, file)
+        reading = typing_step.decide_reading(con, plan, mapping, file,
+                                               delimiter=src.delimiter)
         issues.extend(reading.notes)
         typing_step.build_typed(con, plan, mapping, reading)
         self._progress(options, "validating", 0, 1)
         rules.collect_issues(con, rules.row_rules(plan, self.settings))
         self._add_rejects(staged)
-        con.execute("CREATE OR REPLACE TEMP TABLE _good AS SELECT * FROM _typed WHERE __rec "
-                    "NOT IN (SELECT __rec FROM _issues WHERE __rec IS NOT NULL)")
+        # Bad rows leave _typed; _good is a view, so a clean file is not copied again.
+        con.execute("DELETE FROM _typed WHERE __rec IN (SELECT __rec FROM _issues WHERE __rec "
+                    "IS NOT NULL)")
+        con.execute("CREATE OR REPLACE TEMP VIEW _good AS SELECT * FROM _typed")
         good = merge.scalar(con, "SELECT count(*) FROM _good")
         bad = merge.scalar(con, "SELECT count(DISTINCT coalesce(__rec, -__line)) "
                           "FROM _issues")
         result.rows_read = staged.rows + len(staged.rejected)
         result.rows_accepted, result.rows_quarantined = good, bad
-        issues.extend(self._quarantine_summary(file, plan))
-        issues.extend(rules.coercion_notes(con, plan, file))
+        limit = parse_max_bad_rows(options.max_bad_rows, result.rows_read)
+        verdict: Issue | None = None
+        if good == 0:
+            verdict = Issue("error", "no_good_rows",
+                            f"{file} has no row that passed validation, so nothing was "
+                            "imported. Fix the issues above and import it again.", file=file)
+        elif limit is not None and bad > limit:
+            verdict = Issue("error", "too_many_bad_rows",
+                            f"{bad} of {result.rows_read} rows failed validation, more than "
+                            f"--max-bad-rows {options.max_bad_rows}; the file was rejected.",
+                            file=file, count=bad)
+        result.status = "rejected" if verdict else "imported"
+        issues.extend(self._quarantine_summary(file, plan, rejected=verdict is not None))
+        percent = frozenset(n for n, f in reading.formats.items() if coerce.PERCENT in f)
+        issues.extend(rules.coercion_notes(con, plan, file, percent_columns=percent))
         as_of = options.as_of or dt.date.today()
         issues.extend(checks.warnings(con, plan, self.settings, as_of=as_of, file=file))
-        limit = parse_max_bad_rows(options.max_bad_rows, result.rows_read)
-        if good == 0:
-            issues.add(Issue("error", "no_good_rows",
-                             f"{file} has no row that passed validation, so nothing was "
-                             "imported. Fix the issues above and import it again.", file=file))
-            result.status = "rejected"
-        elif limit is not None and bad > limit:
-            issues.add(Issue("error", "too_many_bad_rows",
-                             f"{bad} of {result.rows_read} rows failed validation, more than "
-                             f"--max-bad-rows {options.max_bad_rows}; the file was rejected.",
-                             file=file, count=bad))
-            result.status = "rejected"
-        else:
-            result.status = "imported"
+        if verdict:
+            issues.add(verdict)
         if options.dry_run:
             result.preview = self._preview(plan)
         self._plan, self._src = plan, src
@@ -211,10 +215,10 @@ class Importer:
             self.con.execute("INSERT INTO _issues VALUES (NULL, ?, NULL, 'wrong_field_count', ?)",
                              [line, message])
 
-    def _quarantine_summary(self, file: str, plan: Plan) -> list[Issue]:
+    def _quarantine_summary(self, file: str, plan: Plan, *, rejected: bool) -> list[Issue]:
         rows = self.con.execute(
-            f"""SELECT i.column_name, i.rule, any_value(i.message), count(*), min(i.__line),
-                   arg_min({self._raw_value_sql(plan)}, i.__line)
+            f"""SELECT i.column_name, i.rule, arg_min(i.message, i.__line), count(*),
+                   min(i.__line), arg_min({self._raw_value_sql(plan)}, i.__line)
             FROM _issues i LEFT JOIN _raw r USING (__rec)
             GROUP BY ALL ORDER BY min(i.__line)"""
         ).fetchall()
@@ -223,12 +227,12 @@ class Importer:
             header = plan.target(column).header if column else None
             shown = f"'{value}' " if value is not None and rule != "missing_value" else ""
             where = f"'{header or column}' " if column else "The row "
-            text = (f"{where}{shown}{message}" if not column else
-                    f"{where}{shown}{message}")
+            text = f"{where}{shown}{message}"
+            fate = "not imported" if rejected else "sent to quarantine"
             if count > 1:
-                text += f" ({count} rows, first on line {first}; sent to quarantine)"
+                text += f" ({count} rows, first on line {first}; {fate})"
             else:
-                text += " (sent to quarantine)"
+                text += f" ({fate})"
             out.append(Issue("error", rule, text, file=file, row=int(first),
                              column=header or column, value=value, count=int(count)))
         return out
@@ -257,15 +261,14 @@ class Importer:
             shutil.copyfile(path, tmp)
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
-            os.replace(tmp, target)
+            tmp.replace(target)
         return rel
 
     def _commit(self, table: Table, path: Path, options: ImportOptions, result: ImportResult,
                 started: dt.datetime, extra_cols: list[Column]) -> None:
         con, plan = self.con, self._plan
         present_stages = [c.name[:-3] for c in extra_cols if plan.target(c.name).source]
-        result.issues.extend(merge.prepare(con, table, file=result.file,
-                                           stage_columns=[f"{s}_at" for s in present_stages]))
+        result.issues.extend(merge.prepare(con, table, file=result.file))
         if options.append and self._already_appended(table, result.content_hash):
             result.status = "no_changes"
             result.rows_unchanged = result.rows_accepted
@@ -358,6 +361,9 @@ class Importer:
             raise
 
     def _cleanup(self) -> None:
+        for name in ("_new", "_good"):
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute(f"DROP VIEW IF EXISTS {name}")
         for name in TEMP_TABLES:
             with contextlib.suppress(duckdb.Error):
                 self.con.execute(f"DROP TABLE IF EXISTS {name}")

@@ -36,6 +36,9 @@ class SourceFile:
     header: list[str]
     delimiter: str = ","
     header_line: int = 1
+    #: CSV records up to and including the header, blank lines counted (DuckDB's ``skip``);
+    #: differs from ``header_line`` when a line above the header holds a quoted line break
+    header_record: int = 1
     #: the scan file carries its own source row numbers in a leading ``__line`` column
     line_column: bool = False
     encoding: str = "UTF-8"
@@ -119,6 +122,7 @@ def _open_csv(
         enc_mod.transcode(path, info.encoding, scan, progress)
     src = SourceFile(
         path, "csv", scan, list(d.header), delimiter=d.delimiter, header_line=d.header_line,
+        header_record=dialect_mod.record_ordinal(head, d.delimiter, d.header_line),
         encoding=info.label, newlines=info.newlines, ends_with_newline=info.ends_with_newline,
     )
     if info.encoding == "cp1252":
@@ -135,11 +139,12 @@ def _open_csv(
     return src
 
 
-def record_lines(src: SourceFile) -> Iterator[int]:
-    """Physical start line of each data record, for files where lines and records differ.
+def record_lines(src: SourceFile) -> Iterator[tuple[int, bool]]:
+    """Physical start line of every record of the file, and whether it is blank.
 
-    Only used when the file has quoted line breaks or blank lines; blank records are skipped
-    exactly as DuckDB skips them.
+    Only used when lines and records differ (quoted line breaks, blank lines, rejected lines).
+    Records are counted from the top of the file, preamble included, and a blank line counts as
+    one record: that is how DuckDB numbers the lines it rejects and the lines it skips.
     """
     with open(src.scan_path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh, delimiter=src.delimiter, quotechar='"', strict=False)
@@ -147,10 +152,7 @@ def record_lines(src: SourceFile) -> Iterator[int]:
         for row in reader:
             start = line + 1
             line = reader.line_num
-            if start <= src.header_line:
-                continue
-            if row:
-                yield start
+            yield start, not row
 
 
 def _cell_text(value: Any, zone: dt.tzinfo | None = None) -> str:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import duckdb
 
 from funnelboard.ingest.plan import Plan
-from funnelboard.ingest.sqltext import ident, lit
-from funnelboard.issues import Issue
+from funnelboard.ingest.sqltext import ident, lit, lit_list
+from funnelboard.issues import Issue, Level
 from funnelboard.settings import Settings
 
 TYPE_RULES = {
@@ -93,7 +93,7 @@ def row_rules(plan: Plan, settings: Settings) -> list[RowRule]:
         if col.choices:
             rules.append(RowRule(col.name, "unknown_value",
                                  "must be one of: " + ", ".join(col.choices),
-                                 f"{c} NOT IN ({', '.join(lit(x) for x in col.choices)})"))
+                                 f"NOT list_contains({lit_list(col.choices)}, {c})"))
         if col.type in ("date", "ts"):
             rules.append(RowRule(col.name, "date_out_of_range",
                                  "has a year outside 1900-2199",
@@ -116,7 +116,7 @@ def _table_rules(plan: Plan, settings: Settings) -> list[RowRule]:
         stages = ", ".join(settings.stages)
         out.append(RowRule("stage", "unknown_stage",
                            f"is not a configured funnel stage ({stages})",
-                           f"stage NOT IN ({', '.join(lit(s) for s in settings.stages)})"))
+                           f"NOT list_contains({lit_list(settings.stages)}, stage)"))
     if table == "targets":
         fy = settings.fiscal_year_start_month
         out.append(RowRule(
@@ -128,48 +128,46 @@ def _table_rules(plan: Plan, settings: Settings) -> list[RowRule]:
             f"month(period_start) <> {fy}))"))
     if table == "touchpoints":
         out.append(RowRule("contact_id", "missing_reference",
-                           "needs a contact_id or an account_id",
+                           "is empty and so is account_id; a touchpoint needs one of them",
                            "contact_id IS NULL AND account_id IS NULL"))
     if table == "ad_account_engagement":
         out.append(RowRule("account_id", "missing_reference",
-                           "needs an account_id, company_domain or company_name",
+                           "is empty and so are company_domain and company_name; a row needs "
+                           "one of them",
                            "account_id IS NULL AND company_domain IS NULL AND "
                            "company_name IS NULL"))
     return out
 
 
 def collect_issues(con: duckdb.DuckDBPyConnection, rules: list[RowRule]) -> None:
-    """Fill ``_issues(__rec, __line, column_name, rule, message)`` in one pass."""
+    """Fill ``_issues(__rec, __line, column_name, rule, message)``.
+
+    One narrow scan per rule: each reads only the columns its condition names, which on a
+    columnar engine is cheaper than one wide pass evaluating every rule on every row.
+    """
     con.execute("CREATE OR REPLACE TEMP TABLE _issues (__rec BIGINT, __line BIGINT, "
                 "column_name VARCHAR, rule VARCHAR, message VARCHAR)")
-    if not rules:
-        return
-    items = ", ".join(
-        f"CASE WHEN coalesce({r.condition}, false) THEN {i} END" for i, r in enumerate(rules)
-    )
-    any_fail = " OR ".join(f"coalesce({r.condition}, false)" for r in rules)
-    meta = ", ".join(f"({i}, {lit(r.column)}, {lit(r.code)}, {lit(r.message)})"
-                     for i, r in enumerate(rules))
-    con.execute(
-        f"""INSERT INTO _issues
-        WITH fails AS (
-            SELECT __rec, __line, unnest(list_filter([{items}], x -> x IS NOT NULL)) AS rule_no
-            FROM _typed WHERE {any_fail}),
-        meta(rule_no, column_name, rule, message) AS (VALUES {meta})
-        SELECT __rec, __line, column_name, rule, message FROM fails JOIN meta USING (rule_no)
-        """
-    )
+    for r in rules:
+        con.execute(
+            f"INSERT INTO _issues SELECT __rec, __line, {lit(r.column)}, {lit(r.code)}, "
+            f"{lit(r.message)} FROM _typed WHERE coalesce({r.condition}, false)"
+        )
 
 
-def coercion_notes(con: duckdb.DuckDBPyConnection, plan: Plan, file: str) -> list[Issue]:
-    """Report values whose meaning changed while typing (percent, time dropped, month moved)."""
+def coercion_notes(con: duckdb.DuckDBPyConnection, plan: Plan, file: str, *,
+                   percent_columns: frozenset[str] = frozenset()) -> list[Issue]:
+    """Report values whose meaning changed while typing (percent, time dropped, month moved).
+
+    ``percent_columns`` are ratio columns the mapping declares as percentages.
+    """
     checks: list[tuple[str, str, str, str]] = []
     for cp in plan.present:
         name = cp.column.name
         header = cp.header or name
         if cp.column.type == "ratio":
+            which = ("" if name in percent_columns else "above 1 ")
             checks.append((f"__pct_{name}", "percent_read", header,
-                           f"values in '{header}' above 1 were read as percentages "
+                           f"value(s) in '{header}' {which}were read as percentages "
                            "and divided by 100"))
         if cp.column.type == "date":
             checks.append((f"__cut_{name}", "time_dropped", header,
@@ -182,13 +180,14 @@ def coercion_notes(con: duckdb.DuckDBPyConnection, plan: Plan, file: str) -> lis
         return []
     parts = ", ".join(f"count(*) FILTER (WHERE {ident(f)}), min(__line) FILTER (WHERE {ident(f)})"
                       for f, *_ in checks)
+    # (IS NOT NULL: a NULL in a NOT IN list would hide every row)
     row = con.execute(f"SELECT {parts} FROM _typed WHERE __rec NOT IN (SELECT __rec FROM "
-                      "_issues)").fetchone()
+                      "_issues WHERE __rec IS NOT NULL)").fetchone()
     notes = []
     for i, (_, code, header, text) in enumerate(checks):
         count, first = (row[2 * i], row[2 * i + 1]) if row else (0, None)
-        if count:
-            level = "warning" if code == "month_moved" else "info"
+        if count and first is not None:
+            level: Level = "warning" if code == "month_moved" else "info"
             notes.append(Issue(level, code, f"{count} {text}.", file=file,
                                row=int(first), column=header, count=int(count)))
     return notes

@@ -33,7 +33,7 @@ def _csv_scan(src: SourceFile, ncols: int, *, parallel: bool) -> str:
     if src.line_column:
         cols = {"__line": "BIGINT", **cols}
     spec = "{" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in cols.items()) + "}"
-    skip = 0 if src.line_column else src.header_line
+    skip = 0 if src.line_column else src.header_record
     return (
         f"read_csv({lit(str(src.scan_path))}, columns={spec}, header=false, skip={skip}, "
         f"delim={lit(src.delimiter)}, quote='\"', escape='\"', auto_detect=false, "
@@ -59,16 +59,20 @@ def load_raw(con: duckdb.DuckDBPyConnection, src: SourceFile) -> Staged:
             )
             break
         except duckdb.Error as exc:
-            if parallel and "parallel" in str(exc).lower():
-                continue  # quoted line breaks with short rows: read again on one thread
+            if parallel:
+                # DuckDB's parallel scanner refuses padded short rows after quoted line breaks
+                # and can fail on rejected lines next to them; one thread reads both.
+                continue
             raise SourceError(f"{src.original.name} could not be read as CSV: "
                               f"{str(exc).splitlines()[0]}") from None
-    rejects = con.execute(
-        "SELECT line, error_type::VARCHAR, csv_line FROM _rej ORDER BY line"
-    ).fetchall() if _exists(con, "_rej") else []
+    try:
+        rejects = con.execute(
+            "SELECT line, error_type::VARCHAR, csv_line FROM _rej ORDER BY line").fetchall()
+    except duckdb.CatalogException:
+        rejects = []
     rows = int(con.execute("SELECT count(*) FROM _raw").fetchone()[0])  # type: ignore[index]
     staged = Staged(rows)
-    for line, kind, text in rejects:
+    for line, kind, _ in rejects:
         if kind.upper() in ("UNQUOTED VALUE", "INVALID STATE", "LINE SIZE OVER MAXIMUM"):
             raise SourceError(
                 f"{src.original.name}, record starting near line {line}: "
@@ -85,12 +89,6 @@ def load_raw(con: duckdb.DuckDBPyConnection, src: SourceFile) -> Staged:
     return staged
 
 
-def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
-    ).fetchone()[0])  # type: ignore[index]
-
-
 def _number_lines(con: duckdb.DuckDBPyConnection, src: SourceFile, staged: Staged,
                   reject_records: list[int]) -> None:
     lines_total = src.newlines + (0 if src.ends_with_newline else 1)
@@ -98,10 +96,12 @@ def _number_lines(con: duckdb.DuckDBPyConnection, src: SourceFile, staged: Stage
     if not reject_records and lines_total - src.header_line == records:
         return  # the default numbering (header line + record) is right
     # Quoted line breaks, blank lines or rejected lines: number records by parsing the file.
+    # DuckDB numbers records from the top of the file and counts a blank line as one record.
     starts = list(record_lines(src))
-    staged.line_map = starts
-    skip_ordinals = {r - src.header_line for r in reject_records}
-    kept = [s for i, s in enumerate(starts, start=1) if i not in skip_ordinals]
+    staged.line_map = [start for start, _ in starts]
+    rejected = set(reject_records)
+    kept = [start for i, (start, blank) in enumerate(starts, start=1)
+            if i > src.header_record and not blank and i not in rejected]
     if len(kept) != staged.rows:
         raise SourceError(
             f"{src.original.name}: the file's rows could not be numbered reliably "
@@ -119,11 +119,19 @@ def _number_lines(con: duckdb.DuckDBPyConnection, src: SourceFile, staged: Stage
 
 def _reject_lines(src: SourceFile, rejects: list[tuple[int, str, str]],
                   staged: Staged) -> list[tuple[int, str, str]]:
+    """Physical line of each rejected record (DuckDB gives its record number)."""
     starts = staged.line_map
     out = []
     for line, kind, text in rejects:
-        ordinal = int(line) - src.header_line
-        physical = starts[ordinal - 1] if starts and 0 < ordinal <= len(starts) else int(line)
+        text = text.strip("\r\n")  # DuckDB includes the blank lines before the record
+        if src.line_column:
+            # workbook rows: the scan file's first field is the sheet row
+            first = text.split(",", 1)[0]
+            physical = int(first) if first.isdigit() else int(line)
+        elif starts and 0 < int(line) <= len(starts):
+            physical = starts[int(line) - 1]
+        else:
+            physical = int(line)
         out.append((physical, kind, text))
     return out
 
@@ -147,17 +155,25 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, src: SourceFile) -> Staged:
 
 
 def drop_summary_rows(con: duckdb.DuckDBPyConnection, ncols: int, file: str) -> list[Issue]:
-    """Remove "Total: ..." rows at the end (or a "Grand total" first row) and empty rows."""
+    """Remove "Total: ..." rows at the end (or a "Grand total" first row), empty rows and
+    ``#`` comment lines (a first cell starting with ``#`` and nothing else on the line)."""
     if ncols == 0:
         return []
     first = "coalesce(" + ", ".join(f"nullif(trim(c{i}), '')" for i in range(ncols)) + ")" \
         if ncols > 1 else "nullif(trim(c0), '')"
+    rest = ("coalesce(" + ", ".join(f"nullif(trim(c{i}), '')" for i in range(1, ncols)) + ")"
+            if ncols > 2 else "nullif(trim(c1), '')" if ncols == 2 else "NULL")
+    comment = f"(starts_with(ltrim(c0), '#') AND {rest} IS NULL)"
+    # "Total", "Total: Campaigns", "Grand total", "Grand Totals (36 records)"; not "Total Recall"
+    total = "'(?i)^\\s*(grand\\s+)?totals?\\s*($|[:(\\-])'"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _marks AS SELECT __rec, __line, {first} AS first_cell, "
-        f"regexp_matches({first}, '(?i)^\\s*(grand\\s+)?totals?\\b') AS is_total FROM _raw "
-        "WHERE __rec <= 3 OR __rec > (SELECT max(__rec) - 200 FROM _raw) "
-        f"OR {first} IS NULL"
+        f"regexp_matches({first}, {total}) AS is_total, "
+        f"coalesce({comment}, false) AS is_comment "
+        "FROM _raw WHERE __rec <= 3 OR __rec > (SELECT max(__rec) - 200 FROM _raw) "
+        f"OR {first} IS NULL OR starts_with(ltrim(c0), '#')"
     )
+    con.execute("UPDATE _marks SET first_cell = NULL WHERE is_comment")
     rows = con.execute(
         """
         WITH bounds AS (
@@ -165,7 +181,8 @@ def drop_summary_rows(con: duckdb.DuckDBPyConnection, ncols: int, file: str) -> 
                    NULL) AS lo,
                    max(__rec) FILTER (WHERE NOT coalesce(is_total, false) AND first_cell IS NOT
                    NULL) AS hi FROM _marks)
-        SELECT __rec, __line, first_cell, first_cell IS NULL AS empty FROM _marks, bounds
+        SELECT __rec, __line, first_cell, first_cell IS NULL AND NOT is_comment AS empty,
+               is_comment FROM _marks, bounds
         WHERE first_cell IS NULL
            OR (is_total AND (__rec > coalesce(hi, 0) OR __rec < coalesce(lo, 0)))
         ORDER BY __rec
@@ -173,8 +190,9 @@ def drop_summary_rows(con: duckdb.DuckDBPyConnection, ncols: int, file: str) -> 
     ).fetchall()
     # Rows between real data that merely look like totals stay: only the edges are summaries.
     notes: list[Issue] = []
-    totals = [r for r in rows if not r[3]]
+    totals = [r for r in rows if not r[3] and not r[4]]
     empties = [r for r in rows if r[3]]
+    comments = [r for r in rows if r[4]]
     if totals:
         labels = "; ".join(sorted({str(r[2])[:40] for r in totals})[:6])
         notes.append(Issue("info", "summary_rows_skipped",
@@ -184,9 +202,12 @@ def drop_summary_rows(con: duckdb.DuckDBPyConnection, ncols: int, file: str) -> 
         notes.append(Issue("info", "empty_rows_skipped",
                            f"{len(empties)} row(s) with no value in any column were skipped.",
                            file=file, row=int(empties[0][1]), count=len(empties)))
+    if comments:
+        notes.append(Issue("info", "comment_rows_skipped",
+                           f"{len(comments)} comment line(s) starting with # were skipped.",
+                           file=file, row=int(comments[0][1]), count=len(comments)))
     if rows:
-        con.execute("DELETE FROM _raw WHERE __rec IN (SELECT __rec FROM _marks WHERE "
-                    "first_cell IS NULL OR is_total) AND __rec IN ("
+        con.execute("DELETE FROM _raw WHERE __rec IN ("
                     + ",".join(str(int(r[0])) for r in rows) + ")")
     con.execute("DROP TABLE IF EXISTS _marks")
     return notes
