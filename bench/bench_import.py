@@ -59,6 +59,9 @@ import json, resource, sys, time
 from pathlib import Path
 from funnelboard.workspace import Workspace
 ws_dir, table, path, profile = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4] == "1"
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 ws = Workspace.init(ws_dir)
 phases = {}
 t0 = time.perf_counter()
@@ -71,23 +74,28 @@ if profile:
         def __init__(self, con):
             self._con = con
         def execute(self, sql, *args, **kwargs):
-            s = time.perf_counter()
+            s, c = time.perf_counter(), cpu()
             try:
                 return self._con.execute(sql, *args, **kwargs)
             finally:
-                statements.append((time.perf_counter() - s, " ".join(str(sql).split())))
+                statements.append((time.perf_counter() - s, cpu() - c,
+                                   " ".join(str(sql).split())))
         def __getattr__(self, name):
             return getattr(self._con, name)
     imp = Importer(Timed(ws.connection()), ws.settings, ws.path / "raw", ws.path / ".tmp")
+    c0 = cpu()
     t0 = time.perf_counter()
     result = imp.run(table, path, ImportOptions(progress=progress))
 else:
+    c0 = cpu()
     t0 = time.perf_counter()
     result = ws.import_file(table, path, progress=progress)
 seconds = time.perf_counter() - t0
+cpu_seconds = cpu() - c0
 ws.close()
 print("BENCH_JSON", json.dumps({
-    "seconds": seconds, "status": result.status, "rows_read": result.rows_read,
+    "seconds": seconds, "cpu_seconds": cpu_seconds, "status": result.status,
+    "rows_read": result.rows_read,
     "rows_accepted": result.rows_accepted, "rows_quarantined": result.rows_quarantined,
     "phases": phases, "statements": statements,
     "issues": [str(i.to_dict().get("message", ""))[:160] for i in result.issues
@@ -100,14 +108,20 @@ DUCKDB_CHILD = r"""
 import json, resource, sys, time
 import duckdb
 db, path = sys.argv[1], sys.argv[2]
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 con = duckdb.connect(db)
+c0 = cpu()
 t0 = time.perf_counter()
 con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [path])
 seconds = time.perf_counter() - t0
+cpu_seconds = cpu() - c0
 rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
 con.close()
-print("BENCH_JSON", json.dumps({"seconds": seconds, "rows_read": rows,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print("BENCH_JSON", json.dumps({
+    "seconds": seconds, "cpu_seconds": cpu_seconds, "rows_read": rows,
+    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 #: funnelboard's progress steps, in order, and what each phase covers.
@@ -186,9 +200,12 @@ def measure(table: str, path: Path, rows: int, *, profile: bool) -> dict[str, An
               f"DuckDB {db['rows_read']} rows", file=sys.stderr)
     return {
         "table": table, "rows": rows, "file_mb": round(path.stat().st_size / 1e6, 1),
-        "fb_seconds": round(fb["seconds"], 2), "fb_status": fb["status"],
+        "fb_seconds": round(fb["seconds"], 2), "fb_cpu_seconds": round(fb["cpu_seconds"], 2),
+        "fb_status": fb["status"],
         "fb_accepted": fb["rows_accepted"], "fb_peak_rss_mb": round(fb["peak_rss_mb"]),
         "duckdb_seconds": round(db["seconds"], 2),
+        "duckdb_cpu_seconds": round(db["cpu_seconds"], 2),
+        "load_avg": round(os.getloadavg()[0], 1),
         "duckdb_peak_rss_mb": round(db["peak_rss_mb"]),
         "ratio": round(fb["seconds"] / db["seconds"], 2),
         "phases": phase_times(fb["phases"], fb["seconds"]),
@@ -207,12 +224,15 @@ def phase_times(marks: dict[str, float], total: float) -> dict[str, float]:
     return out
 
 
-def top_statements(prof: dict[str, Any], n: int = 15) -> list[tuple[float, str]]:
+def top_statements(prof: dict[str, Any], n: int = 15) -> list[tuple[float, float, str]]:
+    """The slowest statements of the profiled run: (wall s, CPU s, SQL)."""
     stmts = sorted(prof["statements"], key=lambda s: -s[0])[:n]
-    sql_total = sum(s[0] for s in prof["statements"])
-    return [(round(prof["seconds"], 2), "total import"),
-            (round(prof["seconds"] - sql_total, 2), "Python outside SQL (scan, hash, copy)"),
-            *((round(s, 2), text[:160]) for s, text in stmts)]
+    wall = sum(s[0] for s in prof["statements"])
+    cpu = sum(s[1] for s in prof["statements"])
+    return [(round(prof["seconds"], 2), round(prof["cpu_seconds"], 2), "total import"),
+            (round(prof["seconds"] - wall, 2), round(prof["cpu_seconds"] - cpu, 2),
+             "Python outside SQL (encoding scan, hash, raw/ copy)"),
+            *((round(w, 2), round(c, 2), text[:160]) for w, c, text in stmts)]
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -252,7 +272,7 @@ def print_results(results: list[dict[str, Any]], info: dict[str, str]) -> None:
     t = Table(title=f"Import benchmark — {info['cpu']}, {info['cores']} cores, {info['ram']}, "
                     f"Python {info['python']}, DuckDB {info['duckdb']}, {info['date']}")
     for col in ("table", "rows", "CSV MB", "funnelboard s", "rows/s", "DuckDB s", "rows/s",
-                "ratio (≤2×)", "peak RSS MB", "DuckDB RSS MB"):
+                "ratio (≤2×)", "CPU s fb / DuckDB", "peak RSS MB", "DuckDB RSS MB", "load"):
         t.add_column(col, justify="left" if col == "table" else "right")
     for r in results:
         ok_ratio = r["ratio"] <= RATIO_TARGET
@@ -261,8 +281,9 @@ def print_results(results: list[dict[str, Any]], info: dict[str, str]) -> None:
                   fmt_rate(r["rows"], r["fb_seconds"]), f"{r['duckdb_seconds']:.2f}",
                   fmt_rate(r["rows"], r["duckdb_seconds"]),
                   f"[{'green' if ok_ratio else 'red'}]{r['ratio']:.2f}×[/]",
+                  f"{r['fb_cpu_seconds']:.1f} / {r['duckdb_cpu_seconds']:.1f}",
                   f"[{'green' if ok_rss else 'red'}]{r['fb_peak_rss_mb']:,}[/]",
-                  f"{r['duckdb_peak_rss_mb']:,}")
+                  f"{r['duckdb_peak_rss_mb']:,}", f"{r['load_avg']:.1f}")
     console.print(t)
     p = Table(title="funnelboard time per import phase (s)")
     p.add_column("table")
@@ -275,11 +296,12 @@ def print_results(results: list[dict[str, Any]], info: dict[str, str]) -> None:
     console.print(p)
     for r in results:
         if r.get("statements"):
-            s = Table(title=f"slowest statements: {r['table']} {r['rows']:,} rows (s)")
-            s.add_column("s", justify="right")
+            s = Table(title=f"slowest statements: {r['table']} {r['rows']:,} rows")
+            s.add_column("wall s", justify="right")
+            s.add_column("CPU s", justify="right")
             s.add_column("statement")
-            for sec, text in r["statements"]:
-                s.add_row(f"{sec:.2f}", text)
+            for sec, cpu_s, text in r["statements"]:
+                s.add_row(f"{sec:.2f}", f"{cpu_s:.2f}", text)
             console.print(s)
         if r["issues"]:
             console.print(f"{r['table']} {r['rows']:,}: status {r['fb_status']}, "
@@ -294,22 +316,26 @@ def render_docs(results: list[dict[str, Any]], info: dict[str, str]) -> str:
         f"{info['os']}, Python {info['python']}, DuckDB {info['duckdb']}.",
         "",
         "| table | rows | CSV MB | funnelboard s | rows/s | DuckDB s | rows/s | ratio (≤ 2×) "
-        "| funnelboard peak RSS MB | DuckDB peak RSS MB |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| CPU s funnelboard / DuckDB | funnelboard peak RSS MB | DuckDB peak RSS MB | load |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in sorted(results, key=lambda r: (r["rows"], r["table"])):
         lines.append(
             f"| {r['table']} | {r['rows']:,} | {r['file_mb']:,.0f} | {r['fb_seconds']:.2f} | "
             f"{fmt_rate(r['rows'], r['fb_seconds'])} | {r['duckdb_seconds']:.2f} | "
             f"{fmt_rate(r['rows'], r['duckdb_seconds'])} | {r['ratio']:.2f}× | "
-            f"{r['fb_peak_rss_mb']:,} | {r['duckdb_peak_rss_mb']:,} |")
+            f"{r.get('fb_cpu_seconds', 0):.1f} / {r.get('duckdb_cpu_seconds', 0):.1f} | "
+            f"{r['fb_peak_rss_mb']:,} | {r['duckdb_peak_rss_mb']:,} | "
+            f"{r.get('load_avg', 0):.1f} |")
     lines += ["", "funnelboard time per phase (seconds):", "",
               "| table | rows | " + " | ".join(n for n, *_ in PHASES) + " |",
               "|---|--:|" + "--:|" * len(PHASES)]
     for r in sorted(results, key=lambda r: (r["rows"], r["table"])):
         lines.append(f"| {r['table']} | {r['rows']:,} | "
                      + " | ".join(f"{r['phases'].get(n, 0):.2f}" for n, *_ in PHASES) + " |")
-    lines += ["", "Phases: " + "; ".join(f"**{n}**: {d}" for n, _, _, d in PHASES) + ".", ""]
+    lines += ["", "Phases: " + "; ".join(f"**{n}**: {d}" for n, _, _, d in PHASES) + ".",
+              "", "*load* is the 1-minute load average when the row was measured; on a busy "
+              "machine wall times grow, so compare the CPU seconds as well.", ""]
     data = {"machine": info, "results": [{k: v for k, v in r.items() if k != "statements"}
                                          for r in results]}
     lines += [f"<!-- bench:data {json.dumps(data)} -->", "", END]

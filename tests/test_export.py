@@ -434,9 +434,6 @@ def test_explicit_format_overrides_the_suffix(source: Workspace, tmp_path: Path)
     assert [p.name for p in tmp_path.iterdir()] == ["accounts.dat"]
 
 
-@pytest.mark.xfail(strict=True, reason="import bug: ingest/stage.py _load_parquet casts "
-                   "TIMESTAMPTZ to text under the import zone, whose offset text drops seconds "
-                   "(Africa/Monrovia was -00:44:30 until 1972)")
 def test_parquet_timestamps_round_trip_in_a_zone_with_second_offsets(tmp_path: Path) -> None:
     folder = tmp_path / "ws"
     Workspace.init(folder).close()

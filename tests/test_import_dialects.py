@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from conftest import (
     DATA,
     FileWriter,
@@ -24,7 +25,6 @@ from conftest import (
     raw_files,
     rows,
 )
-
 from funnelboard.workspace import Workspace
 
 ACCOUNTS = "account_id,name,employee_count\na1,Café Zürich,1200\na2,Ærø €uro,\n"
@@ -303,6 +303,29 @@ def test_missing_required_column_rejects_before_any_write(ws: Workspace,
     assert rows(ws, "contacts", "count(*)") == [(0,)]
     assert ledger(ws) == [(1, "contacts", "rejected", None)]
     assert raw_files(ws) == []
+
+
+def test_a_line_with_another_delimiter_is_quarantined(ws: Workspace,
+                                                      write_file: FileWriter) -> None:
+    ws.import_file("contacts", write_file(
+        "contact_id,created_at,email\nc1,2024-01-01,a@x.com\nc2;2024-01-02;b@x.com\n"
+        "c3,2024-01-03,c@x.com\n"))
+    assert rows(ws, "contacts", "contact_id") == [("c1",), ("c3",)]
+    assert quarantine(ws) == [(3, "created_at", None, "missing_value")]
+
+
+def test_too_many_columns_reject_the_file(ws: Workspace, write_file: FileWriter) -> None:
+    header = ",".join(["account_id", *(f"x{i}" for i in range(1000))])
+    result = ws.import_file("accounts", write_file(header + "\n" + "a1" + ",1" * 1000 + "\n"))
+    assert result.status == "rejected"
+    assert "1001 columns, more than the limit of 1000" in issue(result, "file_rejected").message
+
+
+def test_long_and_odd_headers_are_kept_verbatim_in_extras(ws: Workspace,
+                                                          write_file: FileWriter) -> None:
+    long_name = "n" * 1000
+    ws.import_file("accounts", write_file(f'account_id,{long_name},"😀 ""q""",x\na1,1,2,3\n'))
+    assert rows(ws, "accounts", "json_keys(extras)") == [([long_name, '😀 "q"', "x"],)]
 
 
 # -- XLSX and Parquet -------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import FileWriter, codes, issue, ledger, quarantine, raw_files, rows
 
+from conftest import FileWriter, codes, issue, ledger, quarantine, raw_files, rows
 from funnelboard.errors import UsageError
 from funnelboard.workspace import Workspace
 

@@ -8,8 +8,8 @@ import random
 from typing import Any
 
 import pytest
-from conftest import DATA, FileWriter, WorkspaceFactory, ledger, mapping, raw_files
 
+from conftest import DATA, FileWriter, WorkspaceFactory, ledger, mapping, raw_files
 from funnelboard import services
 from funnelboard.workspace import Workspace
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from conftest import (
     DATA,
     MAPPINGS,
@@ -24,7 +25,6 @@ from conftest import (
     quarantine,
     rows,
 )
-
 from funnelboard import services
 from funnelboard.errors import ConfigError, UsageError
 from funnelboard.ingest.mapping import load_mapping

@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from conftest import FileWriter, issue, rows
+import pytest
 
+from conftest import FileWriter, issue, rows
+from funnelboard.errors import UsageError
 from funnelboard.workspace import Workspace
 
 UTC = dt.UTC
@@ -237,6 +239,14 @@ def test_web_traffic_replaces_the_whole_range_or_appends(ws: Workspace,
     again = ws.import_file("web_traffic", extra, append=True)
     assert again.status == "no_changes"
     assert ws.query("SELECT sum(sessions) FROM web_traffic") == [(13,)]
+
+
+@pytest.mark.parametrize("table", ["ad_performance", "accounts"])
+def test_append_is_for_web_traffic_only(ws: Workspace, write_file: FileWriter,
+                                        table: str) -> None:
+    with pytest.raises(UsageError, match="--append is for web_traffic only"):
+        ws.import_file(table, write_file(AD_HEADER + "2024-01-01,meta,k1,1,1,1\n"), append=True)
+    assert ws.query("SELECT count(*) FROM _imports") == [(0,)]
 
 
 def test_session_level_and_aggregated_rows_meet_in_one_table(ws: Workspace,

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from conftest import (
     FileWriter,
     WorkspaceFactory,
@@ -23,7 +24,6 @@ from conftest import (
     raw_files,
     rows,
 )
-
 from funnelboard import schema
 from funnelboard.workspace import Workspace
 
@@ -269,3 +269,14 @@ def test_duplicate_key_in_a_file_warns_and_the_later_row_wins(ws: Workspace,
     warning = issue(result, "duplicate_key")
     assert (warning.level, warning.row, warning.count) == ("warning", 4, 1)
     assert rows(ws, "accounts", "account_id, name") == [("a1", "Second"), ("a2", "Other")]
+
+
+def test_every_rule_code_is_tested_and_documented() -> None:
+    from funnelboard.ingest.rules import TYPE_RULES
+
+    tested = set(RULE_CASES) | {"ratio_out_of_range", "invalid_ratio"}
+    assert {code for code, _ in TYPE_RULES.values()} <= tested
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "importing.md").read_text(
+        encoding="utf-8")
+    missing = [code for code in sorted(tested) if f"| `{code}` |" not in doc]
+    assert not missing, missing

@@ -7,8 +7,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from conftest import FileWriter, codes, issue, mapping, quarantine, rows
 
+from conftest import FileWriter, codes, issue, mapping, quarantine, rows
 from funnelboard.workspace import Workspace
 
 UTC = dt.UTC
@@ -48,18 +48,19 @@ def test_timestamps_without_offset_are_local_in_the_file_zone(ws: Workspace,
     ]
 
 
-def test_workspace_zone_is_the_default_and_mapping_zone_applies(make_ws: object,
-                                                               write_file: FileWriter) -> None:
-    from funnelboard.workspace import Workspace as W
-
-    ws = make_ws()  # type: ignore[operator]
-    assert isinstance(ws, W)
+def test_zone_precedence_option_then_mapping_then_workspace(ws: Workspace,
+                                                           write_file: FileWriter) -> None:
     path = write_file("contact_id,created_at\nc1,2024-01-05 09:00\n")
-    ws.import_file("contacts", path)
+    tokyo = mapping(mapping={"timezone": "Asia/Tokyo"})
+    ws.import_file("contacts", path)  # the workspace zone, UTC
     assert rows(ws, "contacts", "created_at") == [(dt.datetime(2024, 1, 5, 9, tzinfo=UTC),)]
-    ws.import_file("contacts", path, mapping=mapping(mapping={"timezone": "Asia/Tokyo"}))
+    ws.import_file("contacts", path, mapping=tokyo)
     assert rows(ws, "contacts", "created_at") == [(dt.datetime(2024, 1, 5, 0, tzinfo=UTC),)]
-    # the session zone is put back after the import
+    ws.import_file("contacts", path, mapping=tokyo, timezone="Europe/London")
+    assert rows(ws, "contacts", "created_at") == [(dt.datetime(2024, 1, 5, 9, tzinfo=UTC),)]
+    ws.import_file("contacts", path, timezone="America/Chicago")
+    assert rows(ws, "contacts", "created_at") == [(dt.datetime(2024, 1, 5, 15, tzinfo=UTC),)]
+    # the session zone is put back after each import
     assert ws.query("SELECT current_setting('TimeZone')") == [("UTC",)]
 
 

@@ -53,8 +53,20 @@ def sql_in_list(values: list[str]) -> str:
     return "(" + ", ".join(sql_literal(v) for v in sorted(values)) + ")"
 
 
-#: RE2 character class of :data:`WHITESPACE`, written with ``\x{…}`` escapes so it stays printable.
-_SQL_WHITESPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
+def _re2_class(chars: str) -> str:
+    """An RE2 character class of ``chars`` with ``\\x{…}`` escapes and ranges (printable SQL)."""
+    points = sorted({ord(c) for c in chars})
+    runs: list[list[int]] = []
+    for point in points:
+        if runs and point == runs[-1][1] + 1:
+            runs[-1][1] = point
+        else:
+            runs.append([point, point])
+    parts = [f"\\x{{{a:x}}}" + (f"-\\x{{{b:x}}}" if b > a else "") for a, b in runs]
+    return "[" + "".join(parts) + "]"
+
+
+_SQL_WHITESPACE_CLASS = _re2_class(WHITESPACE)
 #: ``regexp_replace`` pattern removing leading and trailing whitespace. DuckDB's own
 #: ``trim(x, characters)`` gives the same result but is ~10x slower with a 30-character set.
 _SQL_TRIM_PATTERN = sql_literal(f"^{_SQL_WHITESPACE_CLASS}+|{_SQL_WHITESPACE_CLASS}+$")

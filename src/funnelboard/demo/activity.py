@@ -115,6 +115,7 @@ def meetings(world: World, ch: Chunk, first_id: int) -> dict[str, pa.Array]:
     # B: MQLs who booked a demo and never showed up / canceled
     b = np.flatnonzero((ch.mql >= 0) & (ch.demo < 0) & (rng.random(n) < .08))
     booked_b = ch.mql[b] + rng.integers(3600, 3 * DAY, len(b))
+    b, booked_b = b[booked_b <= end], booked_b[booked_b <= end]
     sched_b = (booked_b + rng.integers(2, 8, len(b)) * DAY) // 3600 * 3600
     # C: a negotiation meeting during the opportunity
     c = np.flatnonzero((ch.opp >= 0) & (rng.random(n) < .6))

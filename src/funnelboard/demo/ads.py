@@ -4,6 +4,8 @@ target accounts (ABM)."""
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from funnelboard.demo import writers as w
 from funnelboard.demo.campaigns import CampaignPlan
@@ -96,20 +98,10 @@ def write_account_engagement(out: w.CsvOut, tl: Timeline, plan: CampaignPlan,
             "date": w.dates(tl.day[days[d]]),
             "platform": w.const("linkedin", len(d)),
             "account_id": w.ids("A", a + 1, 7, by_id),
-            "company_domain": acc.domains(a).filter(w.bools(~by_id | (rng.random(len(d))
-                                                                       < .5))
-                                                    ) if False else _domain(acc, a, by_id,
-                                                                            rng),
+            "company_domain": pc.if_else(pa.array(~by_id | (rng.random(len(d)) < .5)),
+                                         acc.domains(a), pa.nulls(len(d), pa.string())),
             "company_name": acc.names(a),
             "impressions": w.ints(imp),
             "clicks": w.ints(rng.binomial(imp, .008)),
             "engagements": w.ints(rng.binomial(imp, .015)),
         }, len(d))
-
-
-def _domain(acc: Accounts, a: IntArray, by_id: np.ndarray, rng: np.random.Generator) -> object:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    keep = ~by_id | (rng.random(len(a)) < .5)
-    return pc.if_else(pa.array(keep), acc.domains(a), pa.nulls(len(a), pa.string()))

@@ -45,7 +45,7 @@ CHANNELS: tuple[Channel, ...] = (
             "EMAIL_MARKETING", .35, "email_click"),
     Channel("webinar", "inbound", .07, False, 0.0, .95, .30, .25, .40, .22,
             "OFFLINE", .85, "webinar_registered"),
-    Channel("trade_show", "inbound", .05, False, 0.0, .95, .22, .30, .45, .24,
+    Channel("trade_show", "inbound", .07, False, 0.0, .95, .22, .30, .45, .24,
             "OFFLINE", .85, "event_attended"),
     Channel("partner", "inbound", .03, False, 0.0, .95, .40, .45, .55, .33,
             "OFFLINE", .90, "form_submit"),

@@ -40,6 +40,7 @@ class Accounts:
     cum_in: FloatArray  # cumulative sampling weights for inbound contacts
     cum_out: FloatArray  # ... and for outbound prospecting
     first_contact: IntArray = field(init=False)
+    _cache: dict[str, pa.Array] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.first_contact = np.full(len(self.segment), np.iinfo(np.int64).max, dtype=np.int64)
@@ -50,13 +51,24 @@ class Accounts:
 
     def sample(self, rng: np.random.Generator, outbound: BoolArray) -> IntArray:
         """An account index per contact: prospecting favours target and ICP-A accounts."""
-        n = len(outbound)
-        u = rng.random(n)
-        idx = np.where(outbound, np.searchsorted(self.cum_out, u * self.cum_out[-1]),
-                       np.searchsorted(self.cum_in, u * self.cum_in[-1]))
-        return np.minimum(idx, self.n - 1).astype(np.int64)
+        u = rng.random(len(outbound))
+        idx = np.empty(len(outbound), dtype=np.int64)
+        for sel, cum in ((outbound, self.cum_out), (~outbound, self.cum_in)):
+            idx[sel] = np.searchsorted(cum, np.sort(u[sel]) * cum[-1])[
+                np.argsort(np.argsort(u[sel], kind="stable"), kind="stable")]
+        return np.minimum(idx, self.n - 1)
 
     def names(self, idx: IntArray) -> pa.Array:
+        if "names" not in self._cache:
+            self._cache["names"] = self._names(np.arange(self.n, dtype=np.int64))
+        return self._cache["names"].take(pa.array(idx))
+
+    def domains(self, idx: IntArray) -> pa.Array:
+        if "domains" not in self._cache:
+            self._cache["domains"] = self._domains(np.arange(self.n, dtype=np.int64))
+        return self._cache["domains"].take(pa.array(idx))
+
+    def _names(self, idx: IntArray) -> pa.Array:
         combo = self.combo[idx]
         block = idx // _COMBOS
         nk, nt = len(cat.NAME_KINDS), len(cat.NAME_TAILS)
@@ -66,7 +78,7 @@ class Accounts:
                       w.text(cat.NAME_TAILS, (combo // nk) % nt), " ",
                       w.text(cat.NAME_KINDS, combo % nk), suffix)
 
-    def domains(self, idx: IntArray) -> pa.Array:
+    def _domains(self, idx: IntArray) -> pa.Array:
         combo = self.combo[idx]
         block = idx // _COMBOS
         nk, nt = len(cat.NAME_KINDS), len(cat.NAME_TAILS)

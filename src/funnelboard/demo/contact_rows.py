@@ -25,6 +25,7 @@ _KEYS = [c.key for c in _CH]
 
 EXPLICIT = np.array([c.explicit for c in _CH])
 OWNERS = list(AE_LIST) + list(SDR_LIST)
+_SUFFIX = pa.array([""] + [str(i) for i in range(1, 999)])
 
 
 def sdr_of(region: IntArray, salt: IntArray) -> IntArray:
@@ -39,11 +40,10 @@ def contact_columns(world: World, ch: Chunk) -> dict[str, pa.Array]:
     a = np.where(has, ch.acc, 0)
     first = w.text(cat.FIRST_NAMES, rng.integers(0, len(cat.FIRST_NAMES), n))
     last = w.text(cat.LAST_NAMES, rng.integers(0, len(cat.LAST_NAMES), n))
-    suffix = w.number_text(rng.integers(1, 999, n))
-    work = w.join(first, ".", last, "@", acc_tab.domains(a))
-    free = w.join(first, ".", last, suffix, "@",
-                  w.text(cat.FREE_MAIL, rng.integers(0, len(cat.FREE_MAIL), n)))
-    email = pc.if_else(pa.array(has), work, free)
+    suffix = w.pick(_SUFFIX, np.where(has, 0, rng.integers(1, 999, n)))
+    domain = pc.if_else(pa.array(has), acc_tab.domains(a),
+                        w.pick(cat.FREE_MAIL, rng.integers(0, len(cat.FREE_MAIL), n)))
+    email = w.join(first, ".", last, suffix, "@", domain)
 
     has_c = ch.campaign >= 0
     camp = np.where(has_c, ch.campaign, 0)

@@ -162,8 +162,10 @@ def simulate(world: World, lo: int, hi: int, first: int, no: int, first_opp: int
     u = rng.random((6, n))
     is_lead = u[0] < P_LEAD[k]
     is_mql = is_lead & (u[1] < np.clip(P_MQL[k] * lift, 0, .95))
-    is_sql = is_mql & (u[2] < np.clip(P_SQL[k] * lift * np.where(target, 1.1, 1.0), 0, .95))
-    is_opp = is_sql & has & (u[3] < np.clip(P_OPP[k] * np.where(target, 1.15, 1.0), 0, .95))
+    is_sql = is_mql & (u[2] < np.clip(.8 * P_SQL[k] * lift * np.where(target, 1.1, 1.0), 0,
+                                          .95))
+    is_opp = is_sql & has & (u[3] < np.clip(.85 * P_OPP[k] * np.where(target, 1.15, 1.0), 0,
+                                            .95))
     p_win = P_WIN[k] * np.where(target, TARGET_WIN, 1.0) * WIN_ICP[icp] * WIN_SEGMENT[segment]
     won = u[4] < np.clip(p_win, 0, .8)
 

@@ -94,7 +94,7 @@ def write_nps(out: w.CsvOut, rev: Revenue, tl: Timeline, seed: int) -> None:
                 "responded_at": w.ts(when),
                 "score": w.ints(score),
                 "account_id": w.ids("A", rev.customers[r] + 1, 7),
-                "contact_id": w.ids("C", rev.contact[r] + 1, 8, primary),
+                "contact_id": w.ids("C", rev.contact[r] + 1, 8, primary & (rev.contact[r] >= 0)),
                 "survey": w.const(f"Relationship NPS {year}-{half}", n),
                 "comment": w.pick(flat, comment),
             }, n)
@@ -108,7 +108,7 @@ def write_onboarding(out: w.CsvOut, rev: Revenue, tl: Timeline, seed: int) -> No
     has = active.any(axis=1)
     first = np.argmax(active, axis=1)
     when = tl.month_start_days()[first] * DAY + 35 * DAY + 15 * 3600
-    r = np.flatnonzero(has & (when <= tl.end_ts) & (rng.random(len(has)) < .7))
+    r = np.flatnonzero(has & ~rev.initial & (when <= tl.end_ts) & (rng.random(len(has)) < .7))
     r = r[np.argsort(when[r], kind="stable")]
     ease = np.clip(np.rint(rng.normal(2 + 3 * rev.health[r], .7)), 1, 5).astype(np.int64)
     blocker = rng.integers(0, len(BLOCKERS), len(r))
@@ -125,6 +125,6 @@ def write_onboarding(out: w.CsvOut, rev: Revenue, tl: Timeline, seed: int) -> No
         "answer": w.pick(list(ease_txt) + list(BLOCKERS),
                          np.where(q == 0, ease[both] - 1, 5 + blocker[both])),
         "score": w.nums(ease[both].astype(np.float64), 0, q == 0),
-        "contact_id": w.ids("C", rev.contact[r][both] + 1, 8),
+        "contact_id": w.ids("C", rev.contact[r][both] + 1, 8, rev.contact[r][both] >= 0),
         "account_id": w.ids("A", rev.customers[r][both] + 1, 7),
     }, 2 * n)

@@ -71,7 +71,7 @@ class Deals:
 def amounts(rng: np.random.Generator, segment: IntArray) -> tuple[FloatArray, IntArray]:
     """Contract value (USD) and term in months by segment."""
     n = len(segment)
-    acv = np.array([9_000.0, 32_000.0, 110_000.0])[segment] * np.exp(rng.normal(0, .45, n))
+    acv = np.array([7_000.0, 22_000.0, 70_000.0])[segment] * np.exp(rng.normal(0, .45, n))
     u = rng.random(n)
     term = np.where(segment == 0, 12,
                     np.where(segment == 1, np.where(u < .8, 12, 24),

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from funnelboard.demo import catalog as cat
+from funnelboard.demo.company import Accounts
 from funnelboard.demo.contacts import OppSeeds
 from funnelboard.demo.deals import Deals, amounts
 from funnelboard.demo.timeline import Timeline, add_months, epoch_day
-from funnelboard.demo.writers import DAY, FloatArray, IntArray
+from funnelboard.demo.writers import DAY, BoolArray, FloatArray, IntArray
 
 NO = -1
 
@@ -28,6 +29,7 @@ class Revenue:
     health: FloatArray  # product adoption 0-1 per customer
     deals: Deals  # every opportunity (contact-sourced first, then renewals and expansions)
     n_contact_deals: int
+    initial: BoolArray  # already a customer on the first day
 
     def churn_soon(self, within: int = 3) -> FloatArray:
         """1 where an active customer's MRR drops to 0 within ``within`` months."""
@@ -38,11 +40,14 @@ class Revenue:
         return soon
 
 
-def contact_deals(seeds: OppSeeds, n_accounts: int, end_ts: int, seed: int) -> Deals:
+def contact_deals(seeds: OppSeeds, n_accounts: int, initial: IntArray, d0: int, end_ts: int,
+                  seed: int) -> Deals:
+    """Deals of contacts; a deal on an account that already pays is an expansion."""
     rng = np.random.default_rng([seed, 310])
     n = len(seeds.contact)
     won = seeds.won & (seeds.close <= end_ts)
     first_win = np.full(n_accounts, np.iinfo(np.int64).max, dtype=np.int64)
+    first_win[initial] = d0 * DAY
     np.minimum.at(first_win, seeds.account[won], seeds.close[won])
     expansion = seeds.created > first_win[seeds.account]
     amount, term = amounts(rng, seeds.segment)
@@ -61,36 +66,57 @@ def _month_of(tl: Timeline, secs: IntArray) -> IntArray:
                       dtype=np.int64)
 
 
-def simulate_customers(tl: Timeline, deals: Deals, seed: int) -> Revenue:
+def initial_customers(acc: Accounts, contacts: int, seed: int) -> IntArray:
+    """Accounts that were already paying before the first day (the opening MRR)."""
+    rng = np.random.default_rng([seed, 305])
+    weight = np.where(acc.icp == 0, 3.0, np.where(acc.icp == 1, 1.5, .5))
+    n = min(max(3, round(contacts * .004)), acc.n // 2)
+    return np.sort(rng.choice(acc.n, size=n, replace=False, p=weight / weight.sum()))
+
+
+def simulate_customers(tl: Timeline, deals: Deals, acc: Accounts, initial: IntArray,
+                       seed: int) -> Revenue:
     rng = np.random.default_rng([seed, 320])
     end_ts, months = tl.end_ts, len(tl.months)
     mstart = tl.month_start_days() * DAY
     won = np.flatnonzero(deals.closed(end_ts) & deals.won)
     start = _month_of(tl, deals.close[won] + 14 * DAY)
     won, start = won[start < months], start[start < months]
-    customers, row = np.unique(deals.account[won], return_inverse=True)
+    customers = np.union1d(deals.account[won], initial)
+    row = np.searchsorted(customers, deals.account[won])
     c = len(customers)
+    is_init = np.isin(customers, initial)
     adds = np.zeros((c, months))
     np.add.at(adds, (row, start), deals.amount[won] / deals.term[won])
+    value, term_init = amounts(rng, acc.segment[customers])
+    adds[is_init, 0] += value[is_init] / term_init[is_init]
     first = np.full(c, months, dtype=np.int64)
     np.minimum.at(first, row, start)
-    order = np.lexsort((deals.close[won], row))
-    lead_deal = won[order][np.r_[0, np.flatnonzero(np.diff(row[order])) + 1]] if c else won
-    contact = deals.contact[lead_deal]
-    term0 = deals.term[lead_deal]
+    first[is_init] = 0
+    contact = np.full(c, NO, dtype=np.int64)
+    term0 = np.full(c, 12, dtype=np.int64)
+    if len(won):
+        order = np.lexsort((deals.close[won], row))
+        lead = order[np.r_[0, np.flatnonzero(np.diff(row[order])) + 1]]
+        contact[row[lead]] = deals.contact[won[lead]]
+        term0[row[lead]] = deals.term[won[lead]]
+    renew_at = np.where(is_init, rng.integers(1, 13, c), NO)
 
-    force_loss = np.zeros(c, dtype=bool)
-    force_back = np.full(c, NO, dtype=np.int64)
-    ok = np.flatnonzero(first + term0 + 4 < months)
+    # one customer always churns at its first renewal and comes back three months later
+    first_renewal = np.where(is_init, renew_at, first + term0)
+    forced = np.full(c, NO, dtype=np.int64)
+    ok = np.flatnonzero(first_renewal + 4 < months)
     if len(ok):
-        j = ok[np.argmin(first[ok])]
-        force_loss[j] = True
-        force_back[j] = first[j] + term0[j] + 3
+        j = ok[np.argmin(first_renewal[ok])]
+        forced[j] = first_renewal[j]
+    force_back = np.where(forced >= 0, forced + 3, NO)
 
+    target = acc.target[customers]
+    p_loss = np.where(target, .05, .14)
+    p_up = np.where(target, .8, .65)
     u = rng.random((6, c, months))
     mrr = np.zeros(c)
     last = np.zeros(c)
-    renew_at = np.full(c, NO, dtype=np.int64)
     churned_at = np.full(c, NO, dtype=np.int64)
     mat = np.zeros((c, months))
     synth: list[tuple[IntArray, IntArray, IntArray, FloatArray, int, bool | IntArray]] = []
@@ -98,11 +124,11 @@ def simulate_customers(tl: Timeline, deals: Deals, seed: int) -> Revenue:
         active = mrr > 0
         due = active & (renew_at == m)
         # renewals (decided on the anniversary; the deal closes just before it)
-        lose = due & ((u[0, :, m] < .12) | (force_loss & (m == first + term0)))
+        lose = due & ((u[0, :, m] < p_loss) | (forced == m))
         idx = np.flatnonzero(due)
         if len(idx):
             close = mstart[m] - rng.integers(0, 14, len(idx)) * DAY + 16 * 3600
-            synth.append((idx, close, _cycle(rng, close, 150.0, tl.d0), mrr[idx] * 12, 2,
+            synth.append((idx, close, _cycle(rng, close, 175.0, tl.d0), mrr[idx] * 12, 2,
                           ~lose[idx]))
         last = np.where(lose, mrr, last)
         churned_at = np.where(lose, m, churned_at)
@@ -112,13 +138,13 @@ def simulate_customers(tl: Timeline, deals: Deals, seed: int) -> Revenue:
         renew_at = np.where(keep, m + 12, renew_at)
         # expansions (a deal closed in the weeks before the month) and contractions
         try_up = active & ~due & (u[3, :, m] < .025) & (m - first >= 3)
-        up = try_up & (u[4, :, m] < .7)
+        up = try_up & (u[4, :, m] < p_up)
         new = np.where(up, mrr * (1.15 + .3 * u[5, :, m]), mrr)
         idx = np.flatnonzero(try_up)
         if len(idx):
             close = mstart[m] - rng.integers(1, 20, len(idx)) * DAY + 15 * 3600
             value = np.maximum(new[idx] - mrr[idx], mrr[idx] * .2) * 12
-            synth.append((idx, close, _cycle(rng, close, 110.0, tl.d0), value, 1, up[idx]))
+            synth.append((idx, close, _cycle(rng, close, 130.0, tl.d0), value, 1, up[idx]))
         mrr = new
         down = active & ~due & ~up & (u[5, :, m] < .008)
         mrr = np.where(down, mrr * (.7 + .22 * u[2, :, m]), mrr)
@@ -137,7 +163,7 @@ def simulate_customers(tl: Timeline, deals: Deals, seed: int) -> Revenue:
     synth += _open_renewals(tl, mrr, renew_at, rng)
     deals_all = Deals.concat([deals, *(_as_deals(s, customers, contact) for s in synth)])
     health = np.clip(rng.normal(.72, .15, c), .2, 1.0)
-    return Revenue(customers, mat, contact, health, deals_all, deals.n)
+    return Revenue(customers, mat, contact, health, deals_all, deals.n, is_init)
 
 
 def _cycle(rng: np.random.Generator, close: IntArray, median_days: float,
@@ -158,7 +184,7 @@ def _open_renewals(tl: Timeline, mrr: FloatArray, renew_at: IntArray,
     due_day = np.array([epoch_day(add_months(tl.months[0], int(r))) for r in renew_at[idx]])
     close = due_day * DAY - 7 * DAY + 16 * 3600
     close = np.maximum(close, tl.end_ts + 3 * DAY)
-    created = due_day * DAY - rng.integers(120, 170, len(idx)) * DAY + 10 * 3600
+    created = due_day * DAY - rng.integers(150, 200, len(idx)) * DAY + 10 * 3600
     keep = created <= tl.end_ts
     return [(idx[keep], close[keep], created[keep], mrr[idx[keep]] * 12, 2, True)]
 

@@ -20,7 +20,7 @@ SEASON = np.array([0, 1.0, 1.02, 1.08, 1.0, 1.0, .95, .72, .70, 1.28, 1.12, 1.0,
 WEEKDAY = np.array([1.05, 1.1, 1.08, 1.04, .92, .32, .28])  # Monday first
 GROWTH_PER_YEAR = 1.35
 #: Step multipliers in the quarter before the end's quarter and in the end's quarter.
-SESSION_STEP = (1.22, 1.50)
+SESSION_STEP = (1.18, 1.40)
 WEB_LEAD_STEP = (.96, .92)
 
 WEBINAR_TOPICS: tuple[str, ...] = (

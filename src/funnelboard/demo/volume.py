@@ -17,7 +17,7 @@ from funnelboard.demo.timeline import SESSION_STEP, WEB_LEAD_STEP, Timeline
 from funnelboard.demo.writers import FloatArray, IntArray
 
 WEBINAR_WINDOW = (.45, .25, .15, .10, .05)
-TRADE_SHOW_WINDOW = (.40, .30, .15, .10, .05)
+TRADE_SHOW_WINDOW = (.50, .25, .12, .08, .05)
 #: Sessions that never produce a lead (customers logging in, job seekers...), as a multiple.
 DIRECT_EXTRA = 1.6
 

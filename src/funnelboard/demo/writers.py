@@ -10,10 +10,9 @@ with a ``.`` decimal and no thousands separator, empty cells for missing values,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import IO
-
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -40,17 +39,23 @@ def table_columns(table: str) -> list[tuple[str, ColumnType]]:
 
 
 class CsvOut:
-    """One canonical CSV file written batch by batch (header: the canonical column names)."""
+    """One canonical CSV file written batch by batch (header: the canonical column names).
+
+    Batches are formatted and written by one background thread (Arrow releases the GIL), so
+    the next batch can be built meanwhile; at most one batch waits. Order is preserved.
+    """
 
     def __init__(self, path: Path, table: str) -> None:
         self.path = path
         self.table = table
         self.names = [n for n, _ in table_columns(table)]
         self.rows = 0
-        self._file: IO[bytes] = open(path, "wb")  # noqa: SIM115 - closed in close()
-        self._file.write((",".join(self.names) + "\n").encode())
+        self._sink = pa.OSFile(str(path), "wb")
+        self._sink.write((",".join(self.names) + "\n").encode())
         self._options = pcsv.WriteOptions(include_header=False, quoting_style="none",
                                           batch_size=65_536)
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending: Future[None] | None = None
 
     def write(self, columns: Mapping[str, pa.Array], n: int | None = None) -> None:
         """Write one batch; canonical columns not given are empty cells."""
@@ -69,12 +74,22 @@ class CsvOut:
             elif len(arr) != n:
                 raise ValueError(f"{self.table}.{name}: {len(arr)} values, expected {n}")
             arrays.append(arr)
-        pcsv.write_csv(pa.Table.from_arrays(arrays, names=self.names), self._file,
-                       self._options)
+        batch = pa.Table.from_arrays(arrays, names=self.names)
+        self._wait()
+        self._pending = self._pool.submit(pcsv.write_csv, batch, self._sink, self._options)
         self.rows += n
 
+    def _wait(self) -> None:
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+
     def close(self) -> None:
-        self._file.close()
+        try:
+            self._wait()
+        finally:
+            self._pool.shutdown()
+            self._sink.close()
 
     def __enter__(self) -> CsvOut:
         return self
@@ -91,44 +106,66 @@ def _mask(valid: BoolArray | None) -> BoolArray | None:
 def _fixed(mat: npt.NDArray[np.uint8], valid: BoolArray | None) -> pa.Array:
     """Rows of a uint8 matrix as a string array (every value the same width)."""
     n, width = mat.shape
-    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
+    if (n + 1) * width >= 2**31:
+        raise ValueError("write fixed-width strings in smaller batches")
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
     bitmap = None
     nulls = 0
     if valid is not None:
         ok = np.asarray(valid, dtype=bool)
         nulls = int(n - ok.sum())
         bitmap = pa.py_buffer(np.packbits(ok, bitorder="little")) if nulls else None
-    return pa.LargeStringArray.from_buffers(
+    return pa.StringArray.from_buffers(
         n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(mat)), bitmap,
         nulls if bitmap is not None else 0)
 
 
+_DIGITS4 = np.array([list(f"{i:04d}".encode()) for i in range(10_000)], dtype=np.uint8)
+_CLOCK: list[npt.NDArray[np.uint8]] = []
+
+
 def _digits(mat: npt.NDArray[np.uint8], col: int, values: IntArray, width: int) -> None:
-    v = values.copy()
-    for j in range(col + width - 1, col - 1, -1):
-        mat[:, j] = 48 + v % 10
-        v //= 10
+    """Write ``values`` zero-padded into ``mat[:, col:col + width]`` (4 digits per lookup)."""
+    v = np.asarray(values, dtype=np.int64)
+    end = col + width
+    while end > col:
+        take = min(4, end - col)
+        mat[:, end - take: end] = _DIGITS4[v % 10_000][:, 4 - take:]
+        v = v // 10_000
+        end -= take
+
+
+def _clock() -> npt.NDArray[np.uint8]:
+    """``HH:MM:SS`` for every second of a day (built once)."""
+    if not _CLOCK:
+        sod = np.arange(DAY)
+        tab = np.empty((DAY, 8), dtype=np.uint8)
+        _digits(tab, 0, sod // 3600, 2)
+        _digits(tab, 3, sod // 60 % 60, 2)
+        _digits(tab, 6, sod % 60, 2)
+        tab[:, 2] = tab[:, 5] = ord(":")
+        _CLOCK.append(tab)
+    return _CLOCK[0]
+
+
+def _calendar(lo: int, hi: int) -> npt.NDArray[np.uint8]:
+    """``YYYY-MM-DD`` for epoch days lo..hi."""
+    text = np.datetime_as_string(np.arange(lo, hi + 1).astype("datetime64[D]"), unit="D")
+    return np.frombuffer(text.astype("S10").tobytes(), dtype=np.uint8).reshape(-1, 10)
 
 
 def ts(secs: npt.ArrayLike, valid: BoolArray | None = None) -> pa.Array:
     """Epoch seconds -> ``2024-03-05T14:22:10Z`` strings (empty where not ``valid``)."""
     s = np.asarray(secs, dtype=np.int64)
     if valid is not None:
-        s = np.where(valid, s, 0)
-    days = (s // DAY).astype("datetime64[D]")
-    month = days.astype("datetime64[M]")
-    year = month.astype("datetime64[Y]").astype(np.int64) + 1970
+        s = np.where(valid, s, s[valid].min() if np.any(valid) else 0)
     mat = np.empty((len(s), 20), dtype=np.uint8)
-    _digits(mat, 0, year, 4)
-    _digits(mat, 5, month.astype(np.int64) % 12 + 1, 2)
-    _digits(mat, 8, (days - month).astype(np.int64) + 1, 2)
-    sod = s % DAY
-    _digits(mat, 11, sod // 3600, 2)
-    _digits(mat, 14, sod // 60 % 60, 2)
-    _digits(mat, 17, sod % 60, 2)
-    mat[:, 4] = mat[:, 7] = ord("-")
+    if len(s):
+        days = s // DAY
+        lo = int(days.min())
+        mat[:, :10] = _calendar(lo, int(days.max()))[days - lo]
+        mat[:, 11:19] = _clock()[s - days * DAY]
     mat[:, 10] = ord("T")
-    mat[:, 13] = mat[:, 16] = ord(":")
     mat[:, 19] = ord("Z")
     return _fixed(mat, valid)
 
@@ -159,20 +196,17 @@ def _vocab(vocab: Sequence[str] | pa.Array) -> pa.Array:
 
 def pick(vocab: Sequence[str] | pa.Array, idx: npt.ArrayLike,
          valid: BoolArray | None = None) -> pa.Array:
-    """``vocab[idx]`` as a dictionary array; an empty vocabulary entry is an empty cell."""
-    index = np.asarray(idx, dtype=np.int32)
-    if valid is not None:
-        index = np.where(valid, index, 0)
-    return pa.DictionaryArray.from_arrays(pa.array(index, mask=_mask(valid)), _vocab(vocab))
+    """``vocab[idx]`` as a string array; an empty vocabulary entry is an empty cell.
 
-
-def text(vocab: Sequence[str] | pa.Array, idx: npt.ArrayLike,
-         valid: BoolArray | None = None) -> pa.Array:
-    """Like :func:`pick`, decoded to a plain string array (for joins)."""
+    (Plain strings: Arrow's CSV writer is slower on dictionary arrays than ``take`` is.)
+    """
     index = np.asarray(idx, dtype=np.int64)
     if valid is not None:
         index = np.where(valid, index, 0)
     return pc.take(_vocab(vocab), pa.array(index, mask=_mask(valid)))
+
+
+text = pick
 
 
 def const(value: str, n: int, valid: BoolArray | None = None) -> pa.Array:

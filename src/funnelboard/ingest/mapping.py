@@ -9,7 +9,11 @@ GA4 and ad platforms ship as files, not code. A mapping file looks like::
     datetime_format = "%m/%d/%y %I:%M %p"
     date_format = "%m/%d/%y"
     decimal = "."                      # or ","
-    timezone = "America/New_York"      # zone of times without an offset
+    timezone = "America/New_York"      # zone of times without an offset (--timezone wins)
+    header_row = 3                     # 1-based line of the header (else detected)
+    delimiter = ";"                    # else detected among , ; tab |
+    encoding = "cp1252"                # else detected (BOM, UTF-8, UTF-16, Windows-1252)
+    sheet = "Data"                     # workbooks: else the sheet whose header fits best
 
     [rename]                           # source header = canonical column (or a list)
     Id = "opportunity_id"
@@ -27,6 +31,10 @@ GA4 and ad platforms ship as files, not code. A mapping file looks like::
 
     [formats]                          # per-column date/time format
     close_date = "%m/%d/%y"
+    probability = "percent"            # a ratio column whose every value is a percentage
+
+``datetime_format`` applies to timestamp columns and ``date_format`` to date columns; a
+timestamp column also accepts ``date_format`` (a date-only value is local midnight).
 """
 
 from __future__ import annotations

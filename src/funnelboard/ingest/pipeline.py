@@ -108,9 +108,16 @@ class Importer:
         options.mapping.check(table, extra_columns={c.name for c in extra_cols})
         max_bad = options.max_bad_rows
         parse_max_bad_rows(max_bad, 0)  # usage errors before any work
+        if options.append and table.name != "web_traffic":
+            raise UsageError(
+                f"--append is for web_traffic only (session-level files that add up); an "
+                f"import into {table.name} replaces or updates rows, so appending would count "
+                "them twice."
+            )
         started = dt.datetime.now(dt.UTC)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        zone = options.mapping.timezone or options.timezone or self.settings.timezone
+        # --timezone is the most specific choice, then the mapping's, then the workspace's
+        zone = options.timezone or options.mapping.timezone or self.settings.timezone
         with tempfile.TemporaryDirectory(dir=self.tmp_dir) as work:
             try:
                 self._set_zone(zone)

@@ -138,13 +138,15 @@ def _reject_lines(src: SourceFile, rejects: list[tuple[int, str, str]],
 
 def _load_parquet(con: duckdb.DuckDBPyConnection, src: SourceFile) -> Staged:
     try:
-        names = [r[0] for r in con.execute(
-            f"DESCRIBE SELECT * FROM read_parquet({lit(str(src.scan_path))})").fetchall()]
+        described = con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({lit(str(src.scan_path))})").fetchall()
     except duckdb.Error as exc:
-        raise SourceError(f"{src.original.name} could not be read as Parquet: "
-                          f"{str(exc).splitlines()[0]}") from None
+        text = str(exc).splitlines()[0].replace(str(src.scan_path), src.original.name)
+        raise SourceError(f"{src.original.name} could not be read as Parquet: {text}") from None
+    names = [str(r[0]) for r in described]
     src.header = list(names)
-    cols = ", ".join(f"CAST({ident(n)} AS VARCHAR) AS c{i}" for i, n in enumerate(names))
+    cols = ", ".join(f"{_parquet_text(ident(n), str(t))} AS c{i}"
+                     for i, (n, t) in enumerate((r[0], r[1]) for r in described))
     con.execute(
         "CREATE TEMP TABLE _raw AS SELECT row_number() OVER () AS __rec, "
         f"row_number() OVER () + 1 AS __line, {cols} "
@@ -152,6 +154,15 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, src: SourceFile) -> Staged:
     )
     rows = int(con.execute("SELECT count(*) FROM _raw").fetchone()[0])  # type: ignore[index]
     return Staged(rows)
+
+
+def _parquet_text(col: str, type_name: str) -> str:
+    """A Parquet value as text for typing. An instant (TIMESTAMP WITH TIME ZONE) is written in
+    UTC with its offset: as text in the session zone, an offset with seconds (Africa/Monrovia
+    before 1972 was -00:44:30) would be cut to minutes."""
+    if type_name.upper() == "TIMESTAMP WITH TIME ZONE":
+        return f"(CAST(timezone('UTC', {col}) AS VARCHAR) || '+00:00')"
+    return f"CAST({col} AS VARCHAR)"
 
 
 def drop_summary_rows(con: duckdb.DuckDBPyConnection, ncols: int, file: str) -> list[Issue]:
