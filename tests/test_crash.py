@@ -1,8 +1,10 @@
 """T30: kill -9 during import, and the single-writer lock message.
 
-A child process opens a workspace and imports three files in a row (contacts A, contacts B,
-stage events C). The test measures one uninterrupted run, then kills fresh copies of the child
-with SIGKILL at seeded random moments spread over the whole import, and checks after each kill:
+A child process opens a workspace and imports three files in a row (contacts A, contacts B with
+a few bad rows, stage events C), then closes it (DuckDB checkpoints). The test times one
+uninterrupted run, then SIGKILLs fresh copies of the child at seeded random moments spread
+uniformly over the three imports and the close (the timeline is re-learnt from every run, so a
+busy machine does not bunch the kills at one end), and checks after each kill:
 
 * the database opens;
 * each file's rows (contacts, the stage entries owned by those contacts, stage events, the
@@ -16,19 +18,22 @@ with SIGKILL at seeded random moments spread over the whole import, and checks a
 
 from __future__ import annotations
 
-import bisect
 import csv
 import datetime as dt
+import itertools
 import os
+import queue
 import random
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -57,6 +62,7 @@ for table, path in zip(args[::2], args[1::2], strict=True):
     result = ws.import_file(table, path)
     print("done", path, result.status, flush=True)
 ws.close()
+print("closed", flush=True)
 """
 
 HOLDER = """
@@ -212,28 +218,65 @@ def run_child(ws: Path, files: list[File], kill_at: tuple[int, float] | None
     ``kill_at = (k, seconds)``: SIGKILL the child ``seconds`` after its k-th report (k = 0: after
     "ready"), so kill moments follow the child's progress rather than its start-up time.
     Returns the exit status, the files it reported as imported, and the moments (seconds after
-    "ready") of each report and of its exit.
+    "ready") of the reports it made ("done" per file, then "closed") before the kill.
     """
     proc = start(CHILD, *import_args(ws, files))
     assert proc.stdout is not None
     ready = time.monotonic()
-    marks = [0.0]
-    seen = []
+    lines: queue.Queue[tuple[float, str]] = queue.Queue()
+
+    def read(stream: IO[str]) -> None:
+        for line in stream:
+            lines.put((time.monotonic() - ready, line))
+        lines.put((time.monotonic() - ready, ""))
+
+    reader = threading.Thread(target=read, args=(proc.stdout,), daemon=True)
+    reader.start()
+    marks, text = [0.0], []
     want = len(files) + 1 if kill_at is None else kill_at[0]
-    while len(marks) <= want and (line := proc.stdout.readline()):
-        seen.append(line)
-        if "done " in line:
-            marks.append(time.monotonic() - ready)
+    while len(marks) <= want:
+        at, line = lines.get(timeout=120)
+        if not line:
+            break
+        text.append(line)
+        if "done " in line or "closed" in line:
+            marks.append(at)
     if kill_at is not None:
         time.sleep(kill_at[1])
         proc.send_signal(signal.SIGKILL)
-    out, err = proc.communicate(timeout=120)
-    marks.append(time.monotonic() - ready)
+    proc.wait(timeout=120)
+    reader.join(timeout=30)
+    while not lines.empty():
+        at, line = lines.get()
+        text.append(line)
+        if "done " in line or "closed" in line:
+            marks.append(at)
     if kill_at is None:
-        assert proc.returncode == 0, err
+        assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
     # (DuckDB may draw a progress bar on the same stream, so search rather than split lines)
-    reported = {Path(p).name for p in re.findall(r"done (\S+) ", "".join(seen) + out)}
+    reported = {Path(p).name for p in re.findall(r"done (\S+) ", "".join(text))}
     return proc.returncode, reported, marks
+
+
+class Timeline:
+    """How long each part of the child's run takes (import 1, 2, 3, then close(), where DuckDB
+    checkpoints), updated from every run, so that kill moments follow the machine's speed."""
+
+    def __init__(self, marks: list[float]) -> None:
+        self.parts = [b - a for a, b in itertools.pairwise(marks)]
+
+    def learn(self, marks: list[float]) -> None:
+        for i, (a, b) in enumerate(itertools.pairwise(marks)):
+            self.parts[i] = (self.parts[i] + (b - a)) / 2
+
+    def pick(self, rng: random.Random) -> tuple[int, float]:
+        """A moment spread uniformly over the run, as (part, seconds into it)."""
+        moment = rng.uniform(0.0, sum(self.parts))
+        for k, part in enumerate(self.parts):
+            if moment < part:
+                return k, moment
+            moment -= part
+        return len(self.parts) - 1, self.parts[-1]
 
 
 def test_kill_during_import_leaves_each_file_whole_or_absent(
@@ -244,11 +287,12 @@ def test_kill_during_import_leaves_each_file_whole_or_absent(
     ws_path = tmp_path / "baseline"
     shutil.copytree(template, ws_path)
     _, _, marks = run_child(ws_path, files, None)
-    assert len(marks) == len(files) + 2, marks  # ready, one report per file, exit
+    assert len(marks) == len(files) + 2, marks  # ready, one report per file, closed
     with Workspace.open(ws_path) as ws:
         assert check_consistent(ws, files, set()) == [True, True, True]
 
     rng = random.Random(SEED)
+    timeline = Timeline(marks)
     kills = 0
     seen: dict[str, int] = {"none": 0, "A": 0, "A+B": 0, "all": 0}
     for i in range(KILLS + 8):  # a child that finished before its kill moment gets redrawn
@@ -256,12 +300,10 @@ def test_kill_during_import_leaves_each_file_whole_or_absent(
             break
         ws_path = tmp_path / f"ws{i}"
         shutil.copytree(template, ws_path)
-        # A moment spread uniformly over the uninterrupted run (the imports, then close()),
-        # taken relative to the report before it.
-        moment = rng.uniform(0.0, marks[-1])
-        k = bisect.bisect_right(marks, moment) - 1
+        k, offset = timeline.pick(rng)
         t0 = time.monotonic()
-        code, reported, _ = run_child(ws_path, files, (k, moment - marks[k]))
+        code, reported, observed = run_child(ws_path, files, (k, offset))
+        timeline.learn(observed)
         t1 = time.monotonic()
         kills += code == -signal.SIGKILL
         with Workspace.open(ws_path) as ws:
@@ -277,7 +319,7 @@ def test_kill_during_import_leaves_each_file_whole_or_absent(
                     [True] * done + [False] * (len(files) - done))
         shutil.rmtree(ws_path)
         if os.environ.get("CRASH_DEBUG"):
-            print(i, f"at {moment:.2f}/{marks[-1]:.2f}", code, sorted(reported), there,
+            print(f"kill {i}: part {k} +{offset:.2f} s, exit {code}, committed {there}, "
                   f"child {t1 - t0:.2f} s, check+rerun {time.monotonic() - t1:.2f} s")
     assert kills == KILLS, f"only {kills} children were killed before they finished"
     # The kill moments spread over the whole run, so every file is caught in flight sometimes.

@@ -133,8 +133,8 @@ def test_stage_columns_are_ordered_and_most_contacts_stop_early(
     assert mqls < leads / 2 and skipped > 0
     assert one(db, "SELECT count(*) FROM stage_events WHERE stage = 'mql'") > 0  # recycled
     assert one(db, "SELECT count(*) FROM contacts WHERE channel IS NULL") > 1000
-    assert set(r[0] for r in rows(db, "SELECT DISTINCT utm_source || '/' || utm_medium "
-                                      "FROM contacts WHERE utm_source IS NOT NULL")) >= {
+    assert {r[0] for r in rows(db, "SELECT DISTINCT utm_source || '/' || utm_medium "
+                                    "FROM contacts WHERE utm_source IS NOT NULL")} >= {
         "google/cpc", "linkedin/paid_social", "(direct)/(none)", "google/organic"}
 
 
@@ -149,7 +149,8 @@ def test_september_leads_beat_july_and_december_every_year(
 
 def test_last_two_quarters_sessions_rise_while_visit_to_lead_falls(
         db: duckdb.DuckDBPyConnection) -> None:
-    """Q-2 = 2025 Q4, Q-1 = 2026 Q1, Q = 2026 Q2 (the quarter holding the end date).
+    """Q-2 = 2025 Q4, Q-1 = 2026 Q1, Q = 2026 Q2: the last two complete quarters before the
+    end date (2026-06-30 closes Q2) and the quarter before them as the baseline.
 
     Visit-to-lead = contacts whose lead_at falls in the quarter / sessions in the quarter.
     """
@@ -178,11 +179,14 @@ def test_won_deals_take_about_six_months(db: duckdb.DuckDBPyConnection) -> None:
     assert 150 <= float(str(median)) <= 210
 
 
-def test_target_accounts_win_more_often(db: duckdb.DuckDBPyConnection) -> None:
-    found = dict(rows(db, """
+@pytest.mark.parametrize("deals", ["new_business", "all"])
+def test_target_accounts_win_more_often(db: duckdb.DuckDBPyConnection, deals: str) -> None:
+    """Win rate = won / closed, on new-business deals and on all deal types."""
+    only = "AND o.type = 'new_business'" if deals == "new_business" else ""
+    found = dict(rows(db, f"""
         SELECT a.is_target_account, avg(CASE WHEN o.is_won = 'true' THEN 1 ELSE 0 END)
         FROM opportunities o JOIN accounts a USING (account_id)
-        WHERE o.is_closed = 'true' AND o.type = 'new_business' GROUP BY 1"""))
+        WHERE o.is_closed = 'true' {only} GROUP BY 1"""))
     assert found["true"] > found["false"]
 
 
@@ -242,7 +246,10 @@ def test_events_bring_a_lead_spike_and_appear_everywhere(db: duckdb.DuckDBPyConn
 
 
 def test_same_seed_same_bytes_other_seed_other_company(tmp_path: Path) -> None:
-    a = generate(tmp_path / "a", contacts=1500, seed=3, end=END)
+    calls: list[tuple[str, int, int]] = []
+    a = generate(tmp_path / "a", contacts=1500, seed=3, end=END,
+                 progress=lambda label, done, total: calls.append((label, done, total)))
+    assert ("contacts", 1500, 1500) in calls and calls[-1][0] == "done"
     b = generate(tmp_path / "b", contacts=1500, seed=3, end=END)
     c = generate(tmp_path / "c", contacts=1500, seed=4, end=END)
     for table in TABLES:

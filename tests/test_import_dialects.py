@@ -251,6 +251,13 @@ def test_unclosed_quote_rejects_the_whole_file(ws: Workspace) -> None:
     assert raw_files(ws) == []
 
 
+def test_unclosed_quote_after_a_quoted_line_break_names_the_physical_line(
+        ws: Workspace, write_file: FileWriter) -> None:
+    text = 'account_id,name\na1,"two\nlines"\n\na2,"never closed\na3,x\n'
+    result = ws.import_file("accounts", write_file(text))
+    assert "record starting near line 5:" in issue(result, "file_rejected").message
+
+
 def test_empty_file_is_rejected(ws: Workspace, write_file: FileWriter) -> None:
     result = ws.import_file("accounts", write_file(b""))
     assert result.status == "rejected"
@@ -283,7 +290,7 @@ def test_unknown_columns_are_kept_in_extras_and_reported(ws: Workspace,
     assert note.count == 3 and "'Favourite colour'" in note.message
     assert rows(ws, "contacts", "contact_id, extras->>'Favourite colour', "
                 "extras->>'a\";DROP TABLE contacts;--', json_keys(extras)") == [
-        ("c1", "green", "1", ["Favourite colour", '<b>x</b>', 'a";DROP TABLE contacts;--'])]
+        ("c1", "green", "1", ['<b>x</b>', "Favourite colour", 'a";DROP TABLE contacts;--'])]
 
 
 def test_duplicate_and_empty_headers(ws: Workspace, write_file: FileWriter) -> None:
@@ -325,7 +332,7 @@ def test_long_and_odd_headers_are_kept_verbatim_in_extras(ws: Workspace,
                                                           write_file: FileWriter) -> None:
     long_name = "n" * 1000
     ws.import_file("accounts", write_file(f'account_id,{long_name},"😀 ""q""",x\na1,1,2,3\n'))
-    assert rows(ws, "accounts", "json_keys(extras)") == [([long_name, '😀 "q"', "x"],)]
+    assert rows(ws, "accounts", "json_keys(extras)") == [([long_name, "x", '😀 "q"'],)]
 
 
 # -- XLSX and Parquet -------------------------------------------------------------------------

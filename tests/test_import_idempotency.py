@@ -71,6 +71,14 @@ def test_same_file_twice_then_shuffled_changes_nothing(ws: Workspace, write_file
     assert [r[2] for r in ledger(ws)] == ["imported", "no_changes", "no_changes"]
 
 
+def test_same_data_with_columns_in_another_order_changes_nothing(
+        ws: Workspace, write_file: FileWriter) -> None:
+    ws.import_file("accounts", write_file("account_id,zeta,name,alpha\na1,1,Acme,2\n"))
+    again = ws.import_file("accounts", write_file("alpha,name,account_id,zeta\n2,Acme,a1,1\n"))
+    assert again.status == "no_changes"
+    assert ws.query("SELECT extras FROM accounts") == [('{"alpha":"2","zeta":"1"}',)]
+
+
 def test_the_same_bytes_are_stored_once_under_raw(ws: Workspace, write_file: FileWriter) -> None:
     text = CONTACTS_HEADER + "".join(CONTACT_ROWS)
     ws.import_file("contacts", write_file(text))

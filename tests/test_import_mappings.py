@@ -283,7 +283,7 @@ def test_google_ads_campaign_report(ws: Workspace, name: str) -> None:
          "Video")]
     # ratios are recomputed, never imported: not even kept in extras
     assert ws.query("SELECT DISTINCT json_keys(extras) FROM ad_performance") == [
-        (["Campaign status", "Budget", "Campaign type", "Interactions"],)]
+        (["Budget", "Campaign status", "Campaign type", "Interactions"],)]
     assert "percent_read" not in codes(result)
 
 

@@ -188,6 +188,14 @@ def test_a_file_without_a_single_good_row_is_rejected(ws: Workspace,
     assert {i["code"] for i in stored} == {"invalid_timestamp", "missing_value", "no_good_rows"}
 
 
+def test_a_file_with_only_a_header_is_rejected(ws: Workspace, write_file: FileWriter) -> None:
+    result = ws.import_file("contacts", write_file("contact_id,created_at\n\n"))
+    assert result.status == "rejected"
+    assert issue(result, "no_good_rows").message == (
+        "f.csv has a header but no data rows, so nothing was imported.")
+    _assert_nothing_written_but_a_rejected_ledger_row(ws, "contacts")
+
+
 def test_a_missing_required_column_is_rejected(ws: Workspace, write_file: FileWriter) -> None:
     result = ws.import_file("opportunities", write_file(
         "opportunity_id,created_at\no1,2024-01-01\n"))
@@ -280,3 +288,21 @@ def test_every_rule_code_is_tested_and_documented() -> None:
         encoding="utf-8")
     missing = [code for code in sorted(tested) if f"| `{code}` |" not in doc]
     assert not missing, missing
+
+
+def test_an_empty_optional_key_with_allowed_values_is_accepted(
+    ws: Workspace, write_file: FileWriter
+) -> None:
+    """web_traffic.visitor_type and costs.team are optional key columns with a vocabulary: an
+    empty cell is stored as '' (contract: optional keys are never NULL), not rejected as an
+    unknown value; a wrong value still is."""
+    web = write_file("date,sessions,visitor_type\n2024-01-02,5,\n2024-01-02,3,returning\n"
+                     "2024-01-02,1,loyal\n")
+    r = ws.import_file("web_traffic", web)
+    assert (r.rows_accepted, r.rows_quarantined) == (2, 1)
+    assert quarantine(ws) == [(4, "visitor_type", "loyal", "unknown_value")]
+    assert ws.query("SELECT visitor_type, sessions FROM web_traffic ORDER BY 1") == [
+        ("", 5), ("returning", 3)]
+    costs = write_file("month,category,amount,team\n2024-01-01,tools,100,\n")
+    assert ws.import_file("costs", costs).rows_accepted == 1
+    assert ws.query("SELECT team, amount FROM costs") == [("", 100)]

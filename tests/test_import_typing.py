@@ -4,11 +4,13 @@ read is quarantined with a reason instead of becoming NULL or 0, and every coerc
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
 
 from conftest import FileWriter, codes, issue, mapping, quarantine, rows
+from funnelboard.errors import UsageError
 from funnelboard.workspace import Workspace
 
 UTC = dt.UTC
@@ -62,6 +64,13 @@ def test_zone_precedence_option_then_mapping_then_workspace(ws: Workspace,
     assert rows(ws, "contacts", "created_at") == [(dt.datetime(2024, 1, 5, 15, tzinfo=UTC),)]
     # the session zone is put back after each import
     assert ws.query("SELECT current_setting('TimeZone')") == [("UTC",)]
+
+
+def test_unknown_time_zone_is_a_usage_error(ws: Workspace, write_file: FileWriter) -> None:
+    with pytest.raises(UsageError, match="--timezone 'Mars/Olympus' is not a time zone"):
+        ws.import_file("contacts", write_file("contact_id,created_at\nc1,2024-01-01\n"),
+                       timezone="Mars/Olympus")
+    assert ws.query("SELECT count(*) FROM _imports") == [(0,)]
 
 
 def test_unreadable_and_impossible_timestamps(ws: Workspace, write_file: FileWriter) -> None:
@@ -333,3 +342,5 @@ def test_every_coercion_is_recorded(ws: Workspace, write_file: FileWriter) -> No
         "opportunity_id,created_at,amount,probability,close_date\n"
         "o1,2024-01-01,1,50,2024-02-01 10:00\n"))
     assert {"percent_read", "time_dropped"} <= codes(result, "info")
+    stored = json.loads(ws.query("SELECT issues FROM _imports")[0][0])
+    assert {"percent_read", "time_dropped"} <= {i["code"] for i in stored}

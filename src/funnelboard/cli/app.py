@@ -47,13 +47,15 @@ def friendly(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except FunnelboardError as exc:
-            render.err_console.print(f"[red]Error:[/] {exc.message}", highlight=False)
+            render.err_console.print(f"[red]Error:[/] {exc.message}", highlight=False,
+                                     soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
 
 
 @app.callback()
+@friendly
 def _global(ctx: typer.Context, workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
     ctx.obj = State(workspace, services.parse_as_of(as_of))
 

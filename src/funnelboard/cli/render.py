@@ -56,7 +56,8 @@ def import_results(results: list[ImportResult], *, verbose: bool = False) -> Non
     for r in results:
         shown = [i for i in r.issues if verbose or i.level != "info" or i.code in (
             "dialect", "summary_rows_skipped", "preamble_skipped", "extra_columns",
-            "encoding_fallback", "decimal_comma")]
+            "encoding_fallback", "decimal_comma", "comment_rows_skipped", "percent_read",
+            "time_dropped", "empty_rows_skipped", "rows_summed")]
         if shown:
             console.print(f"[bold]{r.file}[/] - {r.message}")
         for issue in shown:

@@ -12,6 +12,7 @@ from funnelboard.demo.campaigns import CampaignPlan
 from funnelboard.demo.company import Accounts
 from funnelboard.demo.timeline import Timeline
 from funnelboard.demo.volume import Volume
+from funnelboard.demo.web import sample_pairs
 from funnelboard.demo.writers import FloatArray, IntArray
 
 CPM = {"google_ads": 48.0, "linkedin": 62.0, "meta": 11.0}
@@ -88,8 +89,7 @@ def write_account_engagement(out: w.CsvOut, tl: Timeline, plan: CampaignPlan,
     p = min(.35, 80_000 / max(len(targets) * len(on), 1))
     for lo in range(0, len(on), 120):
         days = on[lo: lo + 120]
-        hit = rng.random((len(days), len(targets))) < p * tl.weekday_factor()[days][:, None]
-        d, t = np.nonzero(hit)
+        d, t = sample_pairs(rng, len(days), len(targets), p * tl.weekday_factor()[days])
         a = targets[t]
         seg = acc.segment[a]
         imp = rng.poisson(np.array([8.0, 18.0, 40.0])[seg]) + 1

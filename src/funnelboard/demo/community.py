@@ -115,8 +115,9 @@ def write_questions(out: w.CsvOut, tl: Timeline, active: FloatArray, seed: int) 
     resolved = answered + (np.exp(rng.normal(np.log(18.0), .8, n)) * 3600).astype(np.int64)
     res_ok = ok & (rng.random(n) < .75) & (resolved <= tl.end_ts)
     order = np.argsort(asked, kind="stable")
-    asked, platform, answered, ok, staff, resolved, res_ok = (
-        x[order] for x in (asked, platform, answered, ok, staff, resolved, res_ok))
+    asked, platform, answered, resolved = (asked[order], platform[order], answered[order],
+                                           resolved[order])
+    ok, staff, res_ok = ok[order], staff[order], res_ok[order]
     out.write({
         "question_id": w.ids("Q", np.arange(1, n + 1), 6),
         "asked_at": w.ts(asked),

@@ -15,7 +15,16 @@ from funnelboard.demo import catalog as cat
 from funnelboard.demo import writers as w
 from funnelboard.demo.company import AE_LIST, COUNTRY_LIST, SDR_COUNT, SDR_LIST, SDR_OFFSET
 from funnelboard.demo.contacts import (
-    DET_CNT, DET_OFF, DETAILS, TITLE_CNT, TITLE_OFF, TITLES, UTM_MED, UTM_SRC, Chunk, World,
+    DET_CNT,
+    DET_OFF,
+    DETAILS,
+    TITLE_CNT,
+    TITLE_OFF,
+    TITLES,
+    UTM_MED,
+    UTM_SRC,
+    Chunk,
+    World,
 )
 from funnelboard.demo.writers import STAGES, IntArray
 
@@ -29,7 +38,7 @@ _SUFFIX = pa.array([""] + [str(i) for i in range(1, 999)])
 
 
 def sdr_of(region: IntArray, salt: IntArray) -> IntArray:
-    return SDR_OFFSET[region] + salt % SDR_COUNT[region]
+    return np.asarray(SDR_OFFSET[region] + salt % SDR_COUNT[region], dtype=np.int64)
 
 
 def contact_columns(world: World, ch: Chunk) -> dict[str, pa.Array]:

@@ -115,7 +115,7 @@ def _gamma_secs(rng: np.random.Generator, shape: float, mean_days: float,
 
 
 def _time_of_day(rng: np.random.Generator, n: int) -> IntArray:
-    busy = np.clip(rng.normal(15.0 * 3600, 3.3 * 3600, n), 0, DAY - 1)
+    busy = rng.normal(15.0 * 3600, 3.3 * 3600, n) % DAY
     any_time = rng.uniform(0, DAY - 1, n)
     return np.where(rng.random(n) < .85, busy, any_time).astype(np.int64)
 

@@ -86,8 +86,8 @@ def write_nps(out: w.CsvOut, rev: Revenue, tl: Timeline, seed: int) -> None:
             comment = offs[band] + (rng.random(len(r)) * cnt[band]).astype(np.int64)
             flat = [c for g in cat.NPS_COMMENTS for c in g]
             order = np.argsort(when, kind="stable")
-            r, primary, when, score, comment = (x[order] for x in
-                                                (r, primary, when, score, comment))
+            r, when, score, comment = r[order], when[order], score[order], comment[order]
+            primary = primary[order]
             n = len(r)
             out.write({
                 "response_id": w.ids("N", first_id + 1 + np.arange(n), 7),
@@ -105,7 +105,7 @@ def write_onboarding(out: w.CsvOut, rev: Revenue, tl: Timeline, seed: int) -> No
     """Two answers per new customer, five weeks after the first MRR month."""
     rng = np.random.default_rng([seed, 350])
     active = rev.mrr > 0
-    has = active.any(axis=1)
+    has = np.asarray(active.any(axis=1), dtype=bool)
     first = np.argmax(active, axis=1)
     when = tl.month_start_days()[first] * DAY + 35 * DAY + 15 * 3600
     r = np.flatnonzero(has & ~rev.initial & (when <= tl.end_ts) & (rng.random(len(has)) < .7))

@@ -101,9 +101,11 @@ def write_targets(out: w.CsvOut, tl: Timeline, stage_q: IntArray, lead_q: IntArr
     closed = deals.close <= tl.end_ts
     q_close = quarter_of(tl, deals.close)
     new = deals.type == 0
-    pipeline = np.bincount(q_of[new], weights=deals.amount[new], minlength=nq)[:nq]
+    pipeline = np.asarray(np.bincount(q_of[new], weights=deals.amount[new], minlength=nq)[:nq],
+                          dtype=np.float64)
     won = closed & deals.won
-    bookings = np.bincount(q_close[won], weights=deals.amount[won], minlength=nq)[:nq]
+    bookings = np.asarray(np.bincount(q_close[won], weights=deals.amount[won], minlength=nq)[:nq],
+                          dtype=np.float64)
     series: list[tuple[str, str, str, str, FloatArray, int]] = []
     for s, name in enumerate(STAGE_TARGETS):
         series.append((name, "", "", "okr", _pad(stage_q[s], nq), 0))

@@ -22,7 +22,12 @@ from funnelboard.demo.company import make_accounts, write_accounts
 from funnelboard.demo.contact_rows import contact_columns
 from funnelboard.demo.contacts import OppSeeds, World, simulate
 from funnelboard.demo.deals import write_deals
-from funnelboard.demo.revenue import contact_deals, initial_customers, simulate_customers
+from funnelboard.demo.revenue import (
+    Revenue,
+    contact_deals,
+    initial_customers,
+    simulate_customers,
+)
 from funnelboard.demo.timeline import Timeline
 from funnelboard.demo.volume import build_volume
 from funnelboard.errors import UsageError
@@ -166,7 +171,7 @@ def _contacts(world: World, outs: dict[str, w.CsvOut],
     return OppSeeds.collect(seeds), {"stages": stages, "leads": leads, "paid": paid}
 
 
-def _customer_tables(paths: dict[str, Path], rev: customers.Revenue, tl: Timeline, seed: int,
+def _customer_tables(paths: dict[str, Path], rev: Revenue, tl: Timeline, seed: int,
                      survey: w.CsvOut) -> None:
     with w.CsvOut(paths["mrr"], "mrr") as o:
         customers.write_mrr(o, rev, tl)

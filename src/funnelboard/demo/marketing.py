@@ -43,12 +43,12 @@ def event_facts(tl: Timeline, plan: CampaignPlan, vol: Volume, scale: float,
         k = cat.K[ev.kind]
         new = int(vol.counts[owner == i, k].sum())
         if webinar:
-            reg = int(round(new / .6)) + int(rng.integers(0, 5))
-            att = int(round(reg * rng.uniform(.38, .52)))
+            reg = round(new / .6) + int(rng.integers(0, 5))
+            att = round(reg * rng.uniform(.38, .52))
             cost = rng.uniform(2_500, 6_000) * max(scale, .2) ** .5
         else:
-            att = int(round(new / .8)) + int(rng.integers(5, 20))
-            reg = int(round(att * rng.uniform(1.1, 1.3)))
+            att = round(new / .8) + int(rng.integers(5, 20))
+            reg = round(att * rng.uniform(1.1, 1.3))
             cost = rng.uniform(45_000, 90_000) * max(scale, .2) ** .7
         facts.campaign.append(by_event[i])
         facts.new_contacts.append(new)

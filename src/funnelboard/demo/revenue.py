@@ -112,6 +112,7 @@ def simulate_customers(tl: Timeline, deals: Deals, acc: Accounts, initial: IntAr
     force_back = np.where(forced >= 0, forced + 3, NO)
 
     target = acc.target[customers]
+    worked = acc.segment[customers] > 0
     p_loss = np.where(target, .05, .14)
     p_up = np.where(target, .8, .65)
     u = rng.random((6, c, months))
@@ -123,12 +124,13 @@ def simulate_customers(tl: Timeline, deals: Deals, acc: Accounts, initial: IntAr
     for m in range(months):
         active = mrr > 0
         due = active & (renew_at == m)
-        # renewals (decided on the anniversary; the deal closes just before it)
+        # renewals (decided on the anniversary; the deal closes just before it). SMB plans
+        # renew automatically, Mid-Market and Enterprise renewals are worked as deals
         lose = due & ((u[0, :, m] < p_loss) | (forced == m))
-        idx = np.flatnonzero(due)
+        idx = np.flatnonzero(due & worked)
         if len(idx):
             close = mstart[m] - rng.integers(0, 14, len(idx)) * DAY + 16 * 3600
-            synth.append((idx, close, _cycle(rng, close, 175.0, tl.d0), mrr[idx] * 12, 2,
+            synth.append((idx, close, _cycle(rng, close, 175.0), mrr[idx] * 12, 2,
                           ~lose[idx]))
         last = np.where(lose, mrr, last)
         churned_at = np.where(lose, m, churned_at)
@@ -144,7 +146,7 @@ def simulate_customers(tl: Timeline, deals: Deals, acc: Accounts, initial: IntAr
         if len(idx):
             close = mstart[m] - rng.integers(1, 20, len(idx)) * DAY + 15 * 3600
             value = np.maximum(new[idx] - mrr[idx], mrr[idx] * .2) * 12
-            synth.append((idx, close, _cycle(rng, close, 130.0, tl.d0), value, 1, up[idx]))
+            synth.append((idx, close, _cycle(rng, close, 130.0), value, 1, up[idx]))
         mrr = new
         down = active & ~due & ~up & (u[5, :, m] < .008)
         mrr = np.where(down, mrr * (.7 + .22 * u[2, :, m]), mrr)
@@ -160,17 +162,16 @@ def simulate_customers(tl: Timeline, deals: Deals, acc: Accounts, initial: IntAr
         renew_at = np.where(back, m + 12, renew_at)
         churned_at = np.where(back, NO, churned_at)
         mat[:, m] = np.round(mrr, 2)
-    synth += _open_renewals(tl, mrr, renew_at, rng)
-    deals_all = Deals.concat([deals, *(_as_deals(s, customers, contact) for s in synth)])
+    synth += _open_renewals(tl, np.where(worked, mrr, 0.0), renew_at, rng)
+    deals_all = Deals.concat([deals, *(_as_deals(s, customers, contact, tl.d0 * DAY)
+                                       for s in synth)])
     health = np.clip(rng.normal(.72, .15, c), .2, 1.0)
     return Revenue(customers, mat, contact, health, deals_all, deals.n, is_init)
 
 
-def _cycle(rng: np.random.Generator, close: IntArray, median_days: float,
-           d0: int) -> IntArray:
+def _cycle(rng: np.random.Generator, close: IntArray, median_days: float) -> IntArray:
     days = median_days * np.exp(rng.normal(0, .3, len(close)))
-    created = close - (days * DAY).astype(np.int64)
-    return np.asarray(np.maximum(created, d0 * DAY + 9 * 3600), dtype=np.int64)
+    return np.asarray(close - (days * DAY).astype(np.int64), dtype=np.int64)
 
 
 def _open_renewals(tl: Timeline, mrr: FloatArray, renew_at: IntArray,
@@ -190,11 +191,15 @@ def _open_renewals(tl: Timeline, mrr: FloatArray, renew_at: IntArray,
 
 
 def _as_deals(part: tuple[IntArray, IntArray, IntArray, FloatArray, int, bool | IntArray],
-              customers: IntArray, contact: IntArray) -> Deals:
+              customers: IntArray, contact: IntArray, start: int) -> Deals:
+    """Renewal (kind 2) or expansion (kind 1) deals; those opened before the first day are
+    left out (the renewal or expansion still happens)."""
     idx, close, created, value, kind, won = part
+    keep = created >= start
+    is_won = np.broadcast_to(np.asarray(won, dtype=bool), (len(idx),))[keep].copy()
+    idx, close, created, value = idx[keep], close[keep], created[keep], value[keep]
     n = len(idx)
-    return Deals(customers[idx], contact[idx], created, close,
-                 np.broadcast_to(np.asarray(won, dtype=bool), (n,)).copy(),
+    return Deals(customers[idx], contact[idx], created, close, is_won,
                  np.full(n, 2), np.round(value / 10) * 10, np.full(n, 12),
                  np.full(n, kind), np.full(n, 1 if kind == 1 else 3), np.full(n, NO),
                  np.full(n, NO))

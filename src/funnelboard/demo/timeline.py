@@ -1,8 +1,9 @@
 """The demo company's calendar: three years of days, seasonality, growth and the event plan.
 
 Seasonality: July-August and December dip, September peaks. Growth ~35 % a year. In the last
-two quarters (the quarter holding the end date and the one before it) the new website brings
-more sessions while the share of visits that convert falls.
+two complete quarters before the end date (and in the unfinished quarter after them, if the end
+date is not a quarter's last day) the new website brings more sessions while the share of
+visits that convert falls.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ EPOCH = dt.date(1970, 1, 1)
 SEASON = np.array([0, 1.0, 1.02, 1.08, 1.0, 1.0, .95, .72, .70, 1.28, 1.12, 1.0, .64])
 WEEKDAY = np.array([1.05, 1.1, 1.08, 1.04, .92, .32, .28])  # Monday first
 GROWTH_PER_YEAR = 1.35
-#: Step multipliers in the quarter before the end's quarter and in the end's quarter.
-SESSION_STEP = (1.18, 1.40)
-WEB_LEAD_STEP = (.96, .92)
+#: Multipliers in the last two complete quarters and the unfinished quarter after them.
+SESSION_STEP = (1.25, 1.60, 1.90)
+WEB_LEAD_STEP = (.92, .85, .80)
 
 WEBINAR_TOPICS: tuple[str, ...] = (
     "Pipeline math for 2x growth", "Cohort funnels explained", "ABM metrics that matter",
@@ -125,18 +126,24 @@ class Timeline:
     def weekday_factor(self) -> FloatArray:
         return np.asarray(WEEKDAY[self.weekday], dtype=np.float64)
 
-    def late_steps(self, steps: tuple[float, float]) -> FloatArray:
-        """1 before the quarter preceding the end's quarter, then the two step values."""
-        q_end = first_of_quarter(self.end)
-        q_prev = first_of_quarter(q_end - dt.timedelta(days=1))
+    def last_quarters(self) -> tuple[dt.date, dt.date, dt.date]:
+        """First days of the last two complete quarters (Q-1, Q) and of the quarter after Q
+        (the unfinished one, or the day after the end when the end closes a quarter)."""
+        after = first_of_quarter(self.end + dt.timedelta(days=1))
+        last = add_months(after, -3)
+        return add_months(last, -3), last, after
+
+    def late_steps(self, steps: tuple[float, float, float]) -> FloatArray:
+        """1 before the last two complete quarters, then one step value per quarter."""
         out = np.ones(self.n)
-        out[self.day >= epoch_day(q_prev)] = steps[0]
-        out[self.day >= epoch_day(q_end)] = steps[1]
+        for first, value in zip(self.last_quarters(), steps, strict=True):
+            out[self.day >= epoch_day(first)] = value
         return out
 
     def site_launch(self) -> dt.date:
-        """The day the new website went live (start of the quarter before the end's)."""
-        return first_of_quarter(first_of_quarter(self.end) - dt.timedelta(days=1))
+        """The day the new website went live (the start of the last-but-one complete
+        quarter)."""
+        return self.last_quarters()[0]
 
     def outage_day(self) -> int:
         return self.d0 + int(self.n * 0.61)

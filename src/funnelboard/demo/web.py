@@ -2,9 +2,10 @@
 reverse-IP rows for target accounts.
 
 Sessions follow the expected volume of each web channel divided by its visit-to-lead rate, so
-the two move together until the new site launches in the quarter before the end's quarter:
-from then on sessions rise while leads do not. ``conversions`` are the form fills that created
-this day's contacts of the channel. Scroll counts shrink with depth and never exceed sessions.
+the two move together until the new site launches at the start of the last two complete
+quarters: from then on sessions rise while leads do not. ``conversions`` are the form fills
+that created this day's contacts of the channel. Scroll counts shrink with depth and never
+exceed sessions.
 The row count is bounded by days x sources x pages x 2, whatever the number of contacts.
 """
 
@@ -52,11 +53,13 @@ PAGE_CONVERT = np.array([1.0, 1.5, 4.0, .6, 2.5, 2.0])
 SCROLL_25 = np.array([.55, .7, .6, .8, .65, .6])
 
 
-def _rows(tl: Timeline, plan: CampaignPlan, vol: Volume) -> tuple[list[tuple[int, str, str,
-                                                                               str, bool]],
-                                                                    FloatArray]:
+#: channel index, source, medium, campaign, channel column filled
+SourceRow = tuple[int, str, str, str, bool]
+
+
+def _rows(plan: CampaignPlan, vol: Volume) -> tuple[list[SourceRow], FloatArray]:
     """Source rows and their expected sessions per day (days x rows)."""
-    rows: list[tuple[int, str, str, str, bool]] = []
+    rows: list[SourceRow] = []
     cols: list[FloatArray] = []
     for key, sources in SOURCES.items():
         k = cat.K[key]
@@ -80,10 +83,11 @@ def _rows(tl: Timeline, plan: CampaignPlan, vol: Volume) -> tuple[list[tuple[int
 
 
 def web_columns(tl: Timeline, plan: CampaignPlan, vol: Volume, acc: Accounts,
-                seed: int) -> dict[str, object]:
+                seed: int) -> tuple[list[SourceRow], dict[str, IntArray]]:
+    """The source rows and one array per output column (unsorted)."""
     rng = np.random.default_rng([seed, 400])
-    rows, expected = _rows(tl, plan, vol)
-    n_days, n_src, n_pg = tl.n, len(rows), len(cat.LANDING_PAGES)
+    rows, expected = _rows(plan, vol)
+    n_pg = len(cat.LANDING_PAGES)
     keys = [cat.CHANNELS[r[0]].key for r in rows]
     pages = np.array([PAGE_MIX[k] for k in keys])  # src x page
     ret = np.array([RETURNING[k] for k in keys])
@@ -95,20 +99,20 @@ def web_columns(tl: Timeline, plan: CampaignPlan, vol: Volume, acc: Accounts,
     weight = PAGE_CONVERT[None, :, None] * np.array([1.0, 1.3])[None, None, :]
     for k in cat.WEB_CHANNELS:
         members = np.flatnonzero(src_k == k)
-        for d in np.flatnonzero(vol.counts[:, k]):
-            p = (lam[d, members] * weight).ravel()
+        for day in np.flatnonzero(vol.counts[:, k]):
+            p = (lam[day, members] * weight).ravel()
             if p.sum() <= 0:
                 continue
-            draw = rng.multinomial(vol.counts[d, k], p / p.sum())
-            conv[d, members] = draw.reshape(len(members), n_pg, 2)
+            draw = rng.multinomial(vol.counts[day, k], p / p.sum())
+            conv[day, members] = draw.reshape(len(members), n_pg, 2)
     sessions = np.maximum(sessions, conv)
     d, s, pg, v = np.nonzero(sessions)
     sess = sessions[d, s, pg, v]
-    late = tl.late_steps((.95, .88))[d]
+    late = tl.late_steps((.95, .88, .85))[d]
     er = np.array([ENGAGED[k] for k in keys])[s] * PAGE_ENGAGE[pg] * np.where(v == 1, 1.1, 1.0)
     reverse = _reverse_ip(tl, acc, rng)
     cols = _measures(rng, sess, np.clip(er * late, .05, .95), pg, v)
-    out: dict[str, object] = {
+    out: dict[str, IntArray] = {
         "day": np.concatenate([d, reverse["day"]]),
         "src": np.concatenate([s, reverse["src"]]),
         "page": np.concatenate([pg, reverse["page"]]),
@@ -116,13 +120,22 @@ def web_columns(tl: Timeline, plan: CampaignPlan, vol: Volume, acc: Accounts,
         "account": np.concatenate([np.full(len(d), -1), reverse["account"]]),
         "conversions": np.concatenate([conv[d, s, pg, v], np.zeros(len(reverse["day"]),
                                                                    dtype=np.int64)]),
-        "rows": rows,
     }
     rcols = _measures(rng, reverse["sessions"], np.full(len(reverse["day"]), .7),
                       reverse["page"], reverse["visitor"])
     for name, arr in cols.items():
         out[name] = np.concatenate([arr, rcols[name]])
-    return out
+    return rows, out
+
+
+def sample_pairs(rng: np.random.Generator, rows: int, cols: int, p: float | FloatArray
+                 ) -> tuple[IntArray, IntArray]:
+    """Distinct (row, col) pairs, each present with probability ~``p`` (per row), sorted;
+    memory grows with the hits, not with rows x cols."""
+    k = rng.binomial(cols, np.broadcast_to(np.asarray(p, dtype=np.float64), (rows,)))
+    row = np.repeat(np.arange(rows, dtype=np.int64), k)
+    key = np.unique(row * cols + rng.integers(0, max(cols, 1), len(row)))
+    return key // max(cols, 1), key % max(cols, 1)
 
 
 def _measures(rng: np.random.Generator, sess: IntArray, er: FloatArray, pg: IntArray,
@@ -144,9 +157,7 @@ def _measures(rng: np.random.Generator, sess: IntArray, er: FloatArray, pg: IntA
 def _reverse_ip(tl: Timeline, acc: Accounts, rng: np.random.Generator) -> dict[str, IntArray]:
     """Target accounts recognised by reverse IP: a few sessions on some days."""
     targets = np.flatnonzero(acc.target)
-    p = min(.06, 40_000 / max(len(targets) * tl.n, 1))
-    hit = rng.random((tl.n, len(targets))) < p
-    day, t = np.nonzero(hit)
+    day, t = sample_pairs(rng, tl.n, len(targets), min(.06, 40_000 / max(len(targets) * tl.n, 1)))
     n = len(day)
     # sources: direct, google organic, linkedin ABM (row indices resolved at write time)
     return {"day": day, "src": -1 - rng.choice(3, n, p=[.45, .35, .20]),
@@ -163,10 +174,7 @@ REVERSE_SOURCES = (("(direct)", "(none)", "(direct)", "direct"),
 def write_web(out: w.CsvOut, tl: Timeline, plan: CampaignPlan, vol: Volume, acc: Accounts,
               seed: int) -> IntArray:
     """Write web_traffic; returns sessions per day."""
-    c = web_columns(tl, plan, vol, acc, seed)
-    rows = c.pop("rows")
-    assert isinstance(rows, list)
-    arr = {k: np.asarray(v) for k, v in c.items()}
+    rows, arr = web_columns(tl, plan, vol, acc, seed)
     order = np.lexsort((arr["account"], arr["visitor"], arr["page"], arr["src"], arr["day"]))
     arr = {k: v[order] for k, v in arr.items()}
     src = arr["src"]

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
@@ -90,6 +91,14 @@ def parse_max_bad_rows(text: str | None, total: int) -> int | None:
                          "such as 2%.") from None
 
 
+def _check_zone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"--timezone '{name}' is not a time zone; use an IANA name such as "
+                         "Europe/Berlin or America/New_York.") from None
+
+
 class Importer:
     """Runs imports on one open workspace connection."""
 
@@ -108,6 +117,8 @@ class Importer:
         options.mapping.check(table, extra_columns={c.name for c in extra_cols})
         max_bad = options.max_bad_rows
         parse_max_bad_rows(max_bad, 0)  # usage errors before any work
+        if options.timezone:
+            _check_zone(options.timezone)
         if options.append and table.name != "web_traffic":
             raise UsageError(
                 f"--append is for web_traffic only (session-level files that add up); an "
@@ -194,7 +205,11 @@ class Importer:
         result.rows_accepted, result.rows_quarantined = good, bad
         limit = parse_max_bad_rows(options.max_bad_rows, result.rows_read)
         verdict: Issue | None = None
-        if good == 0:
+        if good == 0 and bad == 0:
+            verdict = Issue("error", "no_good_rows",
+                            f"{file} has a header but no data rows, so nothing was imported.",
+                            file=file)
+        elif good == 0:
             verdict = Issue("error", "no_good_rows",
                             f"{file} has no row that passed validation, so nothing was "
                             "imported. Fix the issues above and import it again.", file=file)
@@ -347,7 +362,9 @@ class Importer:
             "rows_inserted": result.rows_inserted, "rows_updated": result.rows_updated,
             "rows_unchanged": result.rows_unchanged, "rows_removed": result.rows_removed,
             "status": result.status, "dialect": result.dialect,
-            "issues": [i.to_dict() for i in result.issues if i.level != "info"][:200],
+            # notes included: how the file was read, what was skipped and every coercion
+            # (percent read, time dropped, ...) stay on record with the import
+            "issues": [i.to_dict() for i in result.issues if i.code != "dialect"][:200],
         }
 
     def _record_rejection(self, result: ImportResult, path: Path, options: ImportOptions,

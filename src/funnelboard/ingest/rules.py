@@ -93,7 +93,9 @@ def row_rules(plan: Plan, settings: Settings) -> list[RowRule]:
         if col.choices:
             rules.append(RowRule(col.name, "unknown_value",
                                  "must be one of: " + ", ".join(col.choices),
-                                 f"NOT list_contains({lit_list(col.choices)}, {c})"))
+                                 # '' is how an empty optional key column is stored
+                                 f"{c} <> '' AND NOT list_contains({lit_list(col.choices)}, "
+                                 f"{c})"))
         if col.type in ("date", "ts"):
             rules.append(RowRule(col.name, "date_out_of_range",
                                  "has a year outside 1900-2199",

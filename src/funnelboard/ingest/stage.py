@@ -24,7 +24,8 @@ class Staged:
     rows: int
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # line, code, text
     notes: list[Issue] = field(default_factory=list)
-    #: physical start line of every record, when lines and records differ
+    #: physical start line of every CSV record of the file (blank lines included, as DuckDB
+    #: counts them), when lines and records differ
     line_map: list[int] | None = None
 
 
@@ -72,10 +73,14 @@ def load_raw(con: duckdb.DuckDBPyConnection, src: SourceFile) -> Staged:
         rejects = []
     rows = int(con.execute("SELECT count(*) FROM _raw").fetchone()[0])  # type: ignore[index]
     staged = Staged(rows)
-    for line, kind, _ in rejects:
+    for record, kind, _ in rejects:
         if kind.upper() in ("UNQUOTED VALUE", "INVALID STATE", "LINE SIZE OVER MAXIMUM"):
+            at = int(record)
+            if not src.line_column:  # DuckDB gives a record number: find its physical line
+                starts = [start for start, _ in record_lines(src)]
+                at = starts[at - 1] if 0 < at <= len(starts) else at
             raise SourceError(
-                f"{src.original.name}, record starting near line {line}: "
+                f"{src.original.name}, record starting near line {at}: "
                 + ("a quoted value is never closed, so the rest of the file cannot be split "
                    "into rows. Fix the quote (or remove it) and import again."
                    if kind.upper() != "LINE SIZE OVER MAXIMUM"

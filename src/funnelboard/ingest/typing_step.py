@@ -246,7 +246,8 @@ def _sql_type(cp: ColumnPlan) -> str:
 def _extras_sql(plan: Plan) -> str:
     parts = []
     if plan.extras:
-        pairs = ", ".join(f"{lit(h)}, nullif(trim({ref}), '')" for h, ref in plan.extras)
+        # keys sorted, so the same data with its columns in another order is the same row
+        pairs = ", ".join(f"{lit(h)}, nullif(trim({ref}), '')" for h, ref in sorted(plan.extras))
         parts.append(f"json_object({pairs})")
     if plan.has_extras_column:
         parts.insert(0, f"TRY_CAST(nullif(trim({plan.has_extras_column}), '') AS JSON)")
