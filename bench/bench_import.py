@@ -63,6 +63,16 @@ ws_dir, table, path, profile = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
+def peak_rss_mb():
+    # VmHWM starts afresh at exec; ru_maxrss would include the parent's RSS at fork time.
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 Workspace.init(ws_dir).close()
 # Files above the default upload limit (2048 MB; 10M demo contacts are ~2.7 GB) need a higher one.
 settings = Path(ws_dir) / "funnelboard.toml"
@@ -108,7 +118,7 @@ print("BENCH_JSON", json.dumps({
     "phases": phases, "statements": statements,
     "issues": [str(i.to_dict().get("message", ""))[:160] for i in result.issues
                if i.level != "info"],
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "peak_rss_mb": peak_rss_mb(),
 }))
 """
 
@@ -119,6 +129,16 @@ db, path = sys.argv[1], sys.argv[2]
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
+def peak_rss_mb():
+    # VmHWM starts afresh at exec; ru_maxrss would include the parent's RSS at fork time.
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 con = duckdb.connect(db)
 c0 = cpu()
 t0 = time.perf_counter()
@@ -129,7 +149,7 @@ rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
 con.close()
 print("BENCH_JSON", json.dumps({
     "seconds": seconds, "cpu_seconds": cpu_seconds, "rows_read": rows,
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    "peak_rss_mb": peak_rss_mb()}))
 """
 
 #: funnelboard's progress steps, in order, and what each phase covers.

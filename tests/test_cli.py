@@ -45,7 +45,8 @@ def test_import_exit_codes_and_json(ws: Path, tmp_path: Path) -> None:
     assert ok.exit_code == 0, ok.output
     data = json.loads(ok.stdout)
     assert data[0]["status"] == "imported"
-    assert (data[0]["rows_read"], data[0]["rows_accepted"], data[0]["rows_quarantined"]) == (3, 2, 1)
+    counts = (data[0]["rows_read"], data[0]["rows_accepted"], data[0]["rows_quarantined"])
+    assert counts == (3, 2, 1)
     again = runner.invoke(app, ["-w", str(ws), "import", "contacts", str(f), "--format", "json"])
     assert json.loads(again.stdout)[0]["status"] == "no_changes"
 
@@ -65,13 +66,15 @@ def test_ledger_quarantine_export_and_rebuild(ws: Path, tmp_path: Path) -> None:
     f = _write(tmp_path / "contacts.csv", CONTACTS)
     assert runner.invoke(app, ["-w", str(ws), "import", "contacts", str(f)]).exit_code == 0
     ledger = json.loads(runner.invoke(app, ["-w", str(ws), "imports", "-f", "json"]).stdout)
-    assert [(e["import_id"], e["status"], e["rows_inserted"]) for e in ledger] == [(1, "imported", 2)]
+    summary = [(e["import_id"], e["status"], e["rows_inserted"]) for e in ledger]
+    assert summary == [(1, "imported", 2)]
 
     q = json.loads(runner.invoke(app, ["-w", str(ws), "quarantine", "1", "-f", "json"]).stdout)
     assert [(r["source_row"], r["column_name"], r["raw_value"], r["rule"]) for r in q] == [
         (4, "created_at", "yesterday", "invalid_timestamp")]
     out = tmp_path / "fix.csv"
-    assert runner.invoke(app, ["-w", str(ws), "quarantine", "1", "--export", str(out)]).exit_code == 0
+    res = runner.invoke(app, ["-w", str(ws), "quarantine", "1", "--export", str(out)])
+    assert res.exit_code == 0, res.output
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert len(rows) == 1
     assert rows[0]["source_row"] == "4" and rows[0]["contact_id"] == "c3"

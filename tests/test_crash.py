@@ -46,8 +46,8 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 SRC = str(Path(funnelboard.__file__).resolve().parents[1])
 SEED = 30
 KILLS = 24
-CONTACT_ROWS = 25_000  # ~0.5 s per import here; the 24 kills need a short run
-EVENT_ROWS = 40_000
+CONTACT_ROWS = 20_000  # ~0.5-1 s per import here; 24 kills must fit in ~1 min
+EVENT_ROWS = 30_000
 BAD_ROWS = 7  # rows of file B with an unreadable created_at: they go to quarantine
 BASE = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 

@@ -30,6 +30,11 @@ def test_new_workspace_has_documented_defaults(tmp_path: Path) -> None:
     assert cfg.gross_margin == 0.8
     assert cfg.demo_to_opportunity_days == 90
     assert (cfg.ltv_churn_window_months, cfg.ltv_lifetime_cap_months) == (6, 60)
+    assert cfg.limits.memory_limit_mb == 768
+    con = Workspace.open(tmp_path / "ws", read_only=True).connection()
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == \
+        "732.4 MiB", "768 MB (10^6 bytes) is applied to the engine"
+    con.close()
     doc = tomllib.loads((tmp_path / "ws" / "funnelboard.toml").read_text())
     assert doc["channels"]["rules"], "the channel rules are written into the settings file"
 
@@ -45,6 +50,7 @@ def test_new_workspace_has_documented_defaults(tmp_path: Path) -> None:
         ({"opportunity_stages": {"demo": 2}}, "opportunity_stages.demo", "from 0 to 1"),
         ({"funnel": {"stages": ["lead"]}}, "funnel.stages", "at least two"),
         ({"funnel": {"stages": ["lead", "Lead Two"]}}, "funnel.stages", "lower-case"),
+        ({"import": {"memory_limit_mb": 64}}, "import.memory_limit_mb", "from 128"),
         ({"colour": "blue"}, "colour", "known setting"),
         ({"economics": {"gros_margin": 0.5}}, "economics.gros_margin", "known setting"),
     ],

@@ -41,13 +41,10 @@ def list_imports(ws: Workspace, table: str | None = None) -> list[dict[str, Any]
 
 def quarantine_rows(ws: Workspace, import_id: int | None) -> list[dict[str, Any]]:
     """Rejected rows with their source row, column, raw value, rule and message."""
-    where, params = "", []
-    if import_id is not None:
-        where, params = "WHERE import_id = ?", [import_id]
-    cur = ws.connection().execute(
-        "SELECT import_id, table_name, source_row, column_name, raw_value, rule, message, "
-        f"CAST(raw_row AS VARCHAR) AS raw_row FROM _quarantine {where} "
-        "ORDER BY import_id, source_row, column_name", params)
+    sql = ("SELECT import_id, table_name, source_row, column_name, raw_value, rule, message, "
+           "CAST(raw_row AS VARCHAR) AS raw_row FROM _quarantine "
+           "WHERE ? IS NULL OR import_id = ? ORDER BY import_id, source_row, column_name")
+    cur = ws.connection().execute(sql, [import_id, import_id])
     names = [d[0] for d in cur.description or []]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 

@@ -19,7 +19,7 @@ import duckdb
 from funnelboard import settings as settings_mod
 from funnelboard.errors import WorkspaceError
 from funnelboard.ingest.mapping import Mapping
-from funnelboard.ingest.pipeline import ImportOptions, Importer, Progress
+from funnelboard.ingest.pipeline import Importer, ImportOptions, Progress
 from funnelboard.ingest.result import ImportResult
 from funnelboard.settings import SETTINGS_FILE, Settings
 from funnelboard.store import database
@@ -100,8 +100,9 @@ class Workspace:
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
-            self._con = database.connect(self.path / DB_FILE, read_only=self.read_only,
-                                         timezone=self.settings.timezone)
+            self._con = database.connect(
+                self.path / DB_FILE, read_only=self.read_only, timezone=self.settings.timezone,
+                memory_limit_mb=self.settings.limits.memory_limit_mb)
             if not self.read_only:
                 database.ensure_schema(self._con)
         return self._con

@@ -4,6 +4,11 @@
 file, header included; the sheet row for workbooks) and one text column ``c<i>`` per source
 column. Lines DuckDB could not split into the header's fields are returned as quarantine rows;
 a quote that never closes rejects the whole file.
+
+``_raw`` is a view over ``_raw_text`` (the cells as read) that numbers records by ``rowid``:
+DuckDB keeps a file's insertion order, and ``row_number() OVER ()`` would run on one thread and
+cost as much again as reading the file. Summary rows are hidden through ``_dropped``; when lines
+and records differ, ``_line_numbers`` gives each record its physical line.
 """
 
 from __future__ import annotations
@@ -46,18 +51,17 @@ def _csv_scan(src: SourceFile, ncols: int, *, parallel: bool) -> str:
 
 def load_raw(con: duckdb.DuckDBPyConnection, src: SourceFile) -> Staged:
     """Create ``_raw`` from ``src``; see the module docstring."""
-    for t in ("_raw", "_rej", "_rejscan"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
+    drop_staging(con)
+    con.execute("CREATE TEMP TABLE _dropped (__rec BIGINT)")
     if src.format == "parquet":
         return _load_parquet(con, src)
     ncols = len(src.header)
     for parallel in (True, False):
         try:
-            line = "" if src.line_column else f", __rec + {int(src.header_line)} AS __line"
-            con.execute(
-                f"CREATE TEMP TABLE _raw AS SELECT *{line} FROM (SELECT row_number() OVER () "
-                f"AS __rec, * FROM {_csv_scan(src, ncols, parallel=parallel)})"
-            )
+            con.execute("CREATE TEMP TABLE _raw_text AS SELECT * FROM "
+                        + _csv_scan(src, ncols, parallel=parallel))
+            _define_raw(con, ncols, line_column=src.line_column,
+                        header_line=int(src.header_line))
             break
         except duckdb.Error as exc:
             if parallel:
@@ -114,12 +118,40 @@ def _number_lines(con: duckdb.DuckDBPyConnection, src: SourceFile, staged: Stage
         )
     numbers = pa.table({"__rec": pa.array(range(1, len(kept) + 1), pa.int64()),
                         "__line": pa.array(kept, pa.int64())})
-    con.register("_line_numbers", numbers)
+    con.register("_line_numbers_in", numbers)
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _raw AS SELECT r.* EXCLUDE (__line), "
-                    "n.__line FROM _raw r JOIN _line_numbers n USING (__rec) ORDER BY r.__rec")
+        con.execute("CREATE OR REPLACE TEMP TABLE _line_numbers AS "
+                    "SELECT * FROM _line_numbers_in")
     finally:
-        con.unregister("_line_numbers")
+        con.unregister("_line_numbers_in")
+    _define_raw(con, len(src.header), line_column=False, header_line=0, numbered=True)
+
+
+def _define_raw(con: duckdb.DuckDBPyConnection, ncols: int, *, line_column: bool,
+                header_line: int, numbered: bool = False) -> None:
+    """(Re)define the ``_raw`` view; see the module docstring."""
+    cells = ", ".join(f"c{i}" for i in range(ncols)) or "NULL AS c0"
+    source = "(SELECT rowid + 1 AS __rec, * FROM _raw_text)"
+    if numbered:
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW _raw AS SELECT t.__rec, n.__line, "
+            + ", ".join(f"t.c{i}" for i in range(ncols))
+            + f" FROM {source} t JOIN _line_numbers n USING (__rec) "
+            "WHERE t.__rec NOT IN (SELECT __rec FROM _dropped)"
+        )
+        return
+    line = "__line" if line_column else f"__rec + {header_line}"
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW _raw AS SELECT __rec, {line} AS __line, {cells} "
+        f"FROM {source} t WHERE __rec NOT IN (SELECT __rec FROM _dropped)"
+    )
+
+
+def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove the staging view and tables of a previous file."""
+    con.execute("DROP VIEW IF EXISTS _raw")
+    for t in ("_raw_text", "_dropped", "_line_numbers", "_rej", "_rejscan"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
 def _reject_lines(src: SourceFile, rejects: list[tuple[int, str, str]],
@@ -152,11 +184,9 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, src: SourceFile) -> Staged:
     src.header = list(names)
     cols = ", ".join(f"{_parquet_text(ident(n), str(t))} AS c{i}"
                      for i, (n, t) in enumerate((r[0], r[1]) for r in described))
-    con.execute(
-        "CREATE TEMP TABLE _raw AS SELECT row_number() OVER () AS __rec, "
-        f"row_number() OVER () + 1 AS __line, {cols} "
-        f"FROM read_parquet({lit(str(src.scan_path))})"
-    )
+    con.execute(f"CREATE TEMP TABLE _raw_text AS SELECT {cols} "
+                f"FROM read_parquet({lit(str(src.scan_path))})")
+    _define_raw(con, len(names), line_column=False, header_line=1)
     rows = int(con.execute("SELECT count(*) FROM _raw").fetchone()[0])  # type: ignore[index]
     return Staged(rows)
 
@@ -223,7 +253,7 @@ def drop_summary_rows(con: duckdb.DuckDBPyConnection, ncols: int, file: str) -> 
                            f"{len(comments)} comment line(s) starting with # were skipped.",
                            file=file, row=int(comments[0][1]), count=len(comments)))
     if rows:
-        con.execute("DELETE FROM _raw WHERE __rec IN ("
-                    + ",".join(str(int(r[0])) for r in rows) + ")")
+        con.execute("INSERT INTO _dropped VALUES "
+                    + ",".join(f"({int(r[0])})" for r in rows))
     con.execute("DROP TABLE IF EXISTS _marks")
     return notes

@@ -69,7 +69,8 @@ def _holder(folder: Path) -> str:
         return "another process"
 
 
-def connect(db_path: Path, *, read_only: bool, timezone: str) -> duckdb.DuckDBPyConnection:
+def connect(db_path: Path, *, read_only: bool, timezone: str,
+            memory_limit_mb: int | None = None) -> duckdb.DuckDBPyConnection:
     """Open the database, turning a lock conflict into a clear :class:`WorkspaceError`."""
     folder = db_path.parent
     try:
@@ -89,6 +90,9 @@ def connect(db_path: Path, *, read_only: bool, timezone: str) -> duckdb.DuckDBPy
             ) from None
         raise WorkspaceError(f"The database {db_path} could not be opened: {text}") from None
     con.execute(f"SET TimeZone = '{timezone}'")
+    con.execute("SET enable_progress_bar = false")  # it writes to stdout, which may be JSON
+    if memory_limit_mb:
+        con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
     if not read_only:
         record_writer(folder)
     return con
@@ -96,7 +100,8 @@ def connect(db_path: Path, *, read_only: bool, timezone: str) -> duckdb.DuckDBPy
 
 def record_writer(folder: Path) -> None:
     """Say who holds the workspace, so a second process can name it."""
-    info = {"pid": os.getpid(), "command": " ".join(["funnelboard", *sys.argv[1:3]]).strip(),
+    info = {"pid": os.getpid(), "command": " ".join([Path(sys.argv[0]).name or "python",
+                                                    *sys.argv[1:3]]).strip(),
             "since": time.strftime("%Y-%m-%d %H:%M:%S")}
     tmp = folder / f"{WRITER_FILE}.{os.getpid()}"
     tmp.write_text(json.dumps(info), encoding="utf-8")

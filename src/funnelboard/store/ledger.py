@@ -9,6 +9,18 @@ from typing import Any
 
 import duckdb
 
+LEDGER_COLUMNS = (
+    "import_id", "table_name", "file_name", "content_hash", "raw_file", "mapping", "options",
+    "settings_version", "started_at", "finished_at", "rows_read", "rows_accepted",
+    "rows_quarantined", "rows_inserted", "rows_updated", "rows_unchanged", "rows_removed",
+    "status", "dialect", "issues",
+)
+_INSERT = """INSERT INTO _imports (
+    import_id, table_name, file_name, content_hash, raw_file, mapping, options,
+    settings_version, started_at, finished_at, rows_read, rows_accepted,
+    rows_quarantined, rows_inserted, rows_updated, rows_unchanged, rows_removed,
+    status, dialect, issues) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+
 
 def next_import_id(con: duckdb.DuckDBPyConnection) -> int:
     row = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM _imports").fetchone()
@@ -20,11 +32,10 @@ def write_entry(con: duckdb.DuckDBPyConnection, entry: dict[str, Any]) -> None:
     data = dict(entry)
     for key in ("mapping", "options", "issues"):
         data[key] = json.dumps(data.get(key), default=str)
-    names = list(data)
-    con.execute(
-        f"INSERT INTO _imports ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
-        [data[n] for n in names],
-    )
+    unknown = set(data) - set(LEDGER_COLUMNS)
+    if unknown:
+        raise ValueError(f"not ledger columns: {sorted(unknown)}")
+    con.execute(_INSERT, [data.get(n) for n in LEDGER_COLUMNS])
 
 
 def entries(con: duckdb.DuckDBPyConnection, *, table: str | None = None) -> list[dict[str, Any]]:

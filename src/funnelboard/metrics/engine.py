@@ -1,0 +1,236 @@
+"""Run metric queries on an Ibis backend and shape the answers into :class:`MetricResult`.
+
+:class:`Engine` wraps one Ibis backend (the workspace's DuckDB file by default, PySpark or a
+warehouse otherwise) and the settings the metrics depend on. :func:`compute` is the single
+entry point: it resolves the metric key, asks the metric's compiler for an aggregated Ibis
+expression, runs it, fills the period grid and adds comparisons.
+
+Everything row-sized runs in the engine; Python only sees aggregated rows (one per period ×
+dimension combination) and the small list of distinct raw channel inputs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from funnelboard.errors import UsageError
+from funnelboard.metrics import periods
+from funnelboard.metrics.query import MetricQuery
+from funnelboard.metrics.registry import MetricDef, resolve
+from funnelboard.metrics.result import MetricResult
+from funnelboard.settings import Settings
+
+if TYPE_CHECKING:
+    from funnelboard.workspace import Workspace
+
+#: Canonical tables the funnel metrics read (a backend must expose them under these names).
+CANONICAL_INPUTS = ("contacts", "stage_events", "accounts", "opportunities")
+
+
+class Engine:
+    """One Ibis backend plus the workspace settings; see the module docstring."""
+
+    def __init__(self, backend: ibis.BaseBackend, settings: Settings,
+                 prepare: Callable[[], None] | None = None) -> None:
+        self.backend = backend
+        self.settings = settings
+        self._prepare = prepare
+        self._tables: dict[str, ir.Table] = {}
+
+    @classmethod
+    def for_workspace(cls, ws: Workspace) -> Engine:
+        """The workspace's own DuckDB connection as an Ibis backend.
+
+        Ibis resets DuckDB's session time zone to UTC when it wraps a connection, and imports
+        set it to each file's zone, so it is set to the workspace zone before every query:
+        that is what makes ``CAST(created_at AS DATE)`` a local date.
+        """
+        con = ws.connection()
+        backend = ibis.duckdb.from_connection(con)
+        zone = ws.settings.timezone
+
+        def prepare() -> None:
+            con.execute(f"SET TimeZone = '{zone}'")
+
+        prepare()
+        return cls(backend, ws.settings, prepare)
+
+    def table(self, name: str) -> ir.Table:
+        if name not in self._tables:
+            self._tables[name] = self.backend.table(name)
+        return self._tables[name]
+
+    def execute(self, expr: ir.Table) -> list[dict[str, Any]]:
+        """Run an (aggregated, small) expression and return its rows as dicts."""
+        if self._prepare:
+            self._prepare()
+        table: pa.Table = self.backend.to_pyarrow(expr)
+        return table.to_pylist()
+
+
+@dataclass(frozen=True)
+class Window:
+    """The local-date window a query covers: inclusive bounds, as-of applied."""
+
+    start: dt.date | None
+    end: dt.date
+
+    @classmethod
+    def of(cls, query: MetricQuery) -> Window:
+        end = min(query.end, query.as_of) if query.end else query.as_of
+        return cls(query.start, end)
+
+    def contains(self, day: ir.DateValue) -> ir.BooleanValue:
+        cond = day <= ibis.literal(self.end)
+        if self.start is not None:
+            cond = cond & (day >= ibis.literal(self.start))
+        return cond
+
+
+def compute(engine: Engine, query: MetricQuery) -> MetricResult:
+    """The metric's answer to ``query`` (comparisons included when asked for)."""
+    from funnelboard.metrics import funnel
+
+    metric = resolve(query.metric, engine.settings)
+    _check_dims(metric, query)
+    notes: list[str] = []
+    rows = funnel.compile_rows(engine, metric, query, notes)
+    dims = tuple(query.by)
+    rows = fill_grid(rows, query, engine.settings, dims, metric)
+    result = MetricResult(
+        metric=metric.key, label=metric.label, unit=metric.unit, direction=metric.direction,
+        definition=metric.definition, query=query, rows=rows, notes=notes,
+        aggregation=metric.aggregation, settings_version=engine.settings.version, dims=dims)
+    if query.compare and rows:
+        add_comparison(engine, result)
+    return result
+
+
+def _check_dims(metric: MetricDef, query: MetricQuery) -> None:
+    for dim in (*query.by, *query.filter_map):
+        if dim not in metric.dimensions:
+            allowed = ", ".join(metric.dimensions)
+            from funnelboard.errors import did_you_mean
+
+            raise UsageError(f"'{metric.key}' cannot be broken down or filtered by '{dim}'; "
+                             f"its dimensions are: {allowed}." + did_you_mean(dim,
+                                                                               metric.dimensions))
+
+
+def fill_grid(rows: list[dict[str, Any]], query: MetricQuery, settings: Settings,
+              dims: tuple[str, ...], metric: MetricDef) -> list[dict[str, Any]]:
+    """Add the periods (and dimension combinations) that have no data, flag partial periods,
+    add ``period_end`` and sort.
+
+    Without ``start``/``end`` the periods run from the first to the last period with data;
+    with them, every period of the range is returned. A period clipped by ``start``, ``end``
+    or the as-of date is ``partial``. Counts of an empty cell are 0; rates and medians None.
+    """
+    grain = query.grain
+    window = Window.of(query)
+
+    def start_of(day: dt.date) -> dt.date:
+        return periods.period_start(day, grain, fiscal_start=settings.fiscal_year_start_month,
+                                    week_start=settings.week_start)
+
+    present = {r["period"] for r in rows}
+    if query.start is not None:
+        first: dt.date | None = start_of(query.start)
+    else:
+        first = min(present) if present else None
+    if query.start is not None or query.end is not None:
+        last: dt.date | None = start_of(window.end)
+    else:
+        last = max(present) if present else None
+    if first is None or last is None:
+        return []
+    combos = sorted({tuple(r.get(d) for d in dims) for r in rows}, key=_sort_key) \
+        if dims else [()]
+    if dims and not combos:
+        return []
+    index = {(r["period"], tuple(r.get(d) for d in dims)): r for r in rows}
+    out: list[dict[str, Any]] = []
+    for start in periods.periods_between(first, last, grain):
+        end = periods.period_end(start, grain)
+        partial = end > window.end or (query.start is not None and start < query.start)
+        for combo in combos:
+            row = index.get((start, combo))
+            if row is None:
+                row = {"period": start, **dict(zip(dims, combo, strict=True)),
+                       **empty_cell(metric)}
+            row["period_end"] = end
+            row["partial"] = bool(partial)
+            out.append(_ordered(row, dims))
+    return out
+
+
+def empty_cell(metric: MetricDef) -> dict[str, Any]:
+    """The values of a period × dimension cell without any data."""
+    if metric.unit == "count":
+        return {"value": 0, "numerator": None, "denominator": None, "n": 0, "extra": {}}
+    if metric.kind == "rate":
+        return {"value": None, "numerator": 0, "denominator": 0, "n": 0, "extra": {}}
+    return {"value": None, "numerator": None, "denominator": None, "n": 0, "extra": {}}
+
+
+def _ordered(row: dict[str, Any], dims: tuple[str, ...]) -> dict[str, Any]:
+    keys = ["period", "period_end", *dims, "value", "numerator", "denominator", "n", "partial",
+            "extra"]
+    out = {k: row.get(k) for k in keys}
+    out["extra"] = row.get("extra") or {}
+    for k, v in row.items():
+        if k not in out:
+            out[k] = v
+    return out
+
+
+def _sort_key(combo: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple((v is None, str(v) if v is not None else "") for v in combo)
+
+
+def add_comparison(engine: Engine, result: MetricResult) -> None:
+    """Add previous_value, delta, delta_pct (and the previous numerator and denominator) to
+    each row, from the same query over the shifted periods (previous or a year earlier)."""
+    query = result.query
+    settings = engine.settings
+
+    def shifted(start: dt.date) -> dt.date:
+        if query.compare == "yoy":
+            day = periods.year_earlier(start, query.grain, week_start=settings.week_start)
+            return periods.period_start(day, query.grain,
+                                        fiscal_start=settings.fiscal_year_start_month,
+                                        week_start=settings.week_start)
+        return periods.shift_period(start, query.grain, -1)
+
+    first = min(r["period"] for r in result.rows)
+    last = max(r["period"] for r in result.rows)
+    prev_query = query.replace(start=shifted(first),
+                               end=periods.period_end(shifted(last), query.grain),
+                               compare=None)
+    if query.start is not None and query.start > first:
+        # a range starting mid-period compares with the same days of the earlier period
+        prev_query = prev_query.replace(start=shifted(first) + (query.start - first))
+    previous = compute(engine, prev_query)
+    dims = result.dims
+    index = {(r["period"], tuple(r.get(d) for d in dims)): r for r in previous.rows}
+    for row in result.rows:
+        before = index.get((shifted(row["period"]), tuple(row.get(d) for d in dims)))
+        pv = before["value"] if before else None
+        row["previous_value"] = pv
+        value = row["value"]
+        row["delta"] = (value - pv) if value is not None and pv is not None else None
+        row["delta_pct"] = (row["delta"] / pv) if row["delta"] is not None and pv else None
+        row["previous_numerator"] = before["numerator"] if before else None
+        row["previous_denominator"] = before["denominator"] if before else None
+    if query.compare == "previous":
+        result.notes.append("Compared with the previous period (whole period unless the range "
+                            "starts mid-period).")
+    else:
+        result.notes.append("Compared with the same period one year earlier.")
