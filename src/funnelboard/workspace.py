@@ -21,6 +21,9 @@ from funnelboard.errors import WorkspaceError
 from funnelboard.ingest.mapping import Mapping
 from funnelboard.ingest.pipeline import Importer, ImportOptions, Progress
 from funnelboard.ingest.result import ImportResult
+from funnelboard.metrics.engine import Engine, compute
+from funnelboard.metrics.query import make_query
+from funnelboard.metrics.result import MetricResult
 from funnelboard.settings import SETTINGS_FILE, Settings
 from funnelboard.store import database
 
@@ -60,6 +63,7 @@ class Workspace:
         self.settings = settings
         self.read_only = read_only
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._engine: Engine | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -108,6 +112,7 @@ class Workspace:
         return self._con
 
     def close(self) -> None:
+        self._engine = None
         if self._con is not None:
             self._con.close()
             self._con = None
@@ -154,3 +159,24 @@ class Workspace:
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a read query on the analytics database (parameters bound, never formatted)."""
         return self.connection().execute(sql, params or []).fetchall()
+
+    # -- metrics -------------------------------------------------------------------------
+
+    def engine(self) -> Engine:
+        """The metric engine over this workspace's database (made once per connection)."""
+        if self._engine is None:
+            self._engine = Engine.for_workspace(self)
+        return self._engine
+
+    def metric(self, key: str, **query: Any) -> MetricResult:
+        """Compute one metric; the options are those of ``funnelboard metrics show`` (see
+        docs/metrics-engine.md): start, end, as_of, grain, by, filters, basis, rule, level,
+        compare, transition."""
+        return compute(self.engine(), make_query(key, **query))
+
+    def funnel(self, **query: Any) -> MetricResult:
+        """The funnel: every stage's reached count per period (a ``stage`` dimension), with
+        the conversion from the previous stage as numerator ÷ denominator."""
+        from funnelboard.metrics.funnel_view import funnel
+
+        return funnel(self.engine(), make_query("funnel", **query))

@@ -109,7 +109,7 @@ def compute(engine: Engine, query: MetricQuery) -> MetricResult:
         definition=metric.definition, query=query, rows=rows, notes=notes,
         aggregation=metric.aggregation, settings_version=engine.settings.version, dims=dims)
     if query.compare and rows:
-        add_comparison(engine, result)
+        add_comparison(engine, result, lambda q: compute(engine, q))
     return result
 
 
@@ -195,7 +195,8 @@ def _sort_key(combo: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple((v is None, str(v) if v is not None else "") for v in combo)
 
 
-def add_comparison(engine: Engine, result: MetricResult) -> None:
+def add_comparison(engine: Engine, result: MetricResult,
+                   recompute: Callable[[MetricQuery], MetricResult]) -> None:
     """Add previous_value, delta, delta_pct (and the previous numerator and denominator) to
     each row, from the same query over the shifted periods (previous or a year earlier)."""
     query = result.query
@@ -217,7 +218,7 @@ def add_comparison(engine: Engine, result: MetricResult) -> None:
     if query.start is not None and query.start > first:
         # a range starting mid-period compares with the same days of the earlier period
         prev_query = prev_query.replace(start=shifted(first) + (query.start - first))
-    previous = compute(engine, prev_query)
+    previous = recompute(prev_query)
     dims = result.dims
     index = {(r["period"], tuple(r.get(d) for d in dims)): r for r in previous.rows}
     for row in result.rows:
