@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import ibis
 import ibis.expr.types as ir
@@ -27,8 +27,13 @@ from funnelboard.metrics.registry import MetricDef, resolve
 from funnelboard.metrics.result import MetricResult
 from funnelboard.settings import Settings
 
-if TYPE_CHECKING:
-    from funnelboard.workspace import Workspace
+
+class _Opened(Protocol):
+    """What :meth:`Engine.for_workspace` needs of a workspace (an open ``Workspace``)."""
+
+    settings: Settings
+
+    def connection(self) -> Any: ...
 
 #: Canonical tables the funnel metrics read (a backend must expose them under these names).
 CANONICAL_INPUTS = ("contacts", "stage_events", "accounts", "opportunities")
@@ -45,7 +50,7 @@ class Engine:
         self._tables: dict[str, ir.Table] = {}
 
     @classmethod
-    def for_workspace(cls, ws: Workspace) -> Engine:
+    def for_workspace(cls, ws: _Opened) -> Engine:
         """The workspace's own DuckDB connection as an Ibis backend.
 
         Ibis resets DuckDB's session time zone to UTC when it wraps a connection, and imports
@@ -72,7 +77,8 @@ class Engine:
         if self._prepare:
             self._prepare()
         table: pa.Table = self.backend.to_pyarrow(expr)
-        return table.to_pylist()
+        rows: list[dict[str, Any]] = table.to_pylist()
+        return rows
 
 
 @dataclass(frozen=True)
@@ -164,17 +170,18 @@ def fill_grid(rows: list[dict[str, Any]], query: MetricQuery, settings: Settings
             row = index.get((start, combo))
             if row is None:
                 row = {"period": start, **dict(zip(dims, combo, strict=True)),
-                       **empty_cell(metric)}
+                       **empty_cell(metric, query.rule)}
             row["period_end"] = end
             row["partial"] = bool(partial)
             out.append(_ordered(row, dims))
     return out
 
 
-def empty_cell(metric: MetricDef) -> dict[str, Any]:
+def empty_cell(metric: MetricDef, rule: str = "cumulative") -> dict[str, Any]:
     """The values of a period × dimension cell without any data."""
     if metric.unit == "count":
-        return {"value": 0, "numerator": None, "denominator": None, "n": 0, "extra": {}}
+        extra = {"inferred": 0} if metric.kind == "count" and rule == "cumulative" else {}
+        return {"value": 0, "numerator": None, "denominator": None, "n": 0, "extra": extra}
     if metric.kind == "rate":
         return {"value": None, "numerator": 0, "denominator": 0, "n": 0, "extra": {}}
     return {"value": None, "numerator": None, "denominator": None, "n": 0, "extra": {}}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from funnelboard.metrics import funnel as fm
 from funnelboard.metrics.engine import Engine, add_comparison, fill_grid
 from funnelboard.metrics.query import MetricQuery

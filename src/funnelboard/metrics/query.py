@@ -95,7 +95,7 @@ def parse_filters(filters: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
         items = [_split_filter(str(f)) for f in filters]  # type: ignore[attr-defined]
     for dim, values in items:
         vals = [values] if isinstance(values, str) or not hasattr(values, "__iter__") \
-            else list(values)  # type: ignore[call-overload]
+            else list(values)
         for v in vals:
             text = "" if v is None else str(v)
             bucket = merged.setdefault(str(dim).strip(), [])
