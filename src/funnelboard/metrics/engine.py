@@ -35,6 +35,21 @@ class _Opened(Protocol):
 
     def connection(self) -> Any: ...
 
+#: A metric kind's compiler: aggregated rows (period, dims, value, numerator, denominator, n,
+#: extra) for one query, before :func:`fill_grid` completes the period grid.
+Compiler = Callable[["Engine", MetricDef, MetricQuery, list[str]], list[dict[str, Any]]]
+COMPILERS: dict[str, Compiler] = {}
+
+
+def compiler(*kinds: str) -> Callable[[Compiler], Compiler]:
+    """Register a function as the compiler of metric ``kinds`` (see ``catalogue``)."""
+    def register(fn: Compiler) -> Compiler:
+        for kind in kinds:
+            COMPILERS[kind] = fn
+        return fn
+    return register
+
+
 #: Canonical tables the funnel metrics read (a backend must expose them under these names).
 CANONICAL_INPUTS = ("contacts", "stage_events", "accounts", "opportunities")
 
@@ -102,12 +117,12 @@ class Window:
 
 def compute(engine: Engine, query: MetricQuery) -> MetricResult:
     """The metric's answer to ``query`` (comparisons included when asked for)."""
-    from funnelboard.metrics import funnel
+    import funnelboard.metrics.catalogue  # noqa: F401  (registers every compiler)
 
     metric = resolve(query.metric, engine.settings)
     _check_dims(metric, query)
     notes: list[str] = []
-    rows = funnel.compile_rows(engine, metric, query, notes)
+    rows = COMPILERS[metric.kind](engine, metric, query, notes)
     dims = tuple(query.by)
     rows = fill_grid(rows, query, engine.settings, dims, metric)
     result = MetricResult(

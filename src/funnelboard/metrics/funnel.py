@@ -24,7 +24,7 @@ import ibis.expr.types as ir
 from funnelboard.errors import UsageError
 from funnelboard.metrics import periods
 from funnelboard.metrics.dimensions import contact_dimensions
-from funnelboard.metrics.engine import Engine, Window
+from funnelboard.metrics.engine import Engine, Window, compiler
 from funnelboard.metrics.query import NONE_LABEL, MetricQuery
 from funnelboard.metrics.registry import MetricDef
 
@@ -118,6 +118,7 @@ def _filter(t: ir.Table, query: MetricQuery) -> ir.Table:
     return t
 
 
+@compiler("created", "count", "rate", "days", "maturity", "cycle")
 def compile_rows(engine: Engine, metric: MetricDef, query: MetricQuery,
                  notes: list[str]) -> list[dict[str, Any]]:
     """Aggregated rows (period, dims, value, numerator, denominator, n, extra) of a funnel

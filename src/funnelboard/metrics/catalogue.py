@@ -1,0 +1,9 @@
+"""Every metric module, imported once so that its metrics and compilers are registered.
+
+Add a module here when it defines metrics (``registry.register``) and compilers
+(``engine.compiler``); :func:`funnelboard.metrics.engine.compute` imports this module first.
+"""
+
+from funnelboard.metrics import funnel
+
+MODULES = (funnel,)
