@@ -4,6 +4,6 @@ Add a module here when it defines metrics (``registry.register``) and compilers
 (``engine.compiler``); :func:`funnelboard.metrics.engine.compute` imports this module first.
 """
 
-from funnelboard.metrics import funnel
+from funnelboard.metrics import funnel, tables
 
-MODULES = (funnel,)
+MODULES = (funnel, tables)

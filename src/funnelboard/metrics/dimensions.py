@@ -91,29 +91,40 @@ def contact_dimensions(engine: Engine, query: MetricQuery) -> ir.Table:
 
 
 def _with_channel(engine: Engine, c: ir.Table) -> ir.Table:
-    """Add ``fb_channel``: the stored channel, else the one the rules derive."""
-    rules = channel_rules(engine)
+    """Contacts with ``fb_channel``: the stored channel, else the one the rules derive."""
     utm = (_text(c.utm_source).notnull()) | (_text(c.utm_medium).notnull())
-    src = ibis.ifelse(utm, c.utm_source, c.source).cast("string")
-    med = ibis.ifelse(utm, c.utm_medium, ibis.null().cast("string")).cast("string")
-    camp = ibis.ifelse(utm, c.utm_campaign, c.source_detail).cast("string")
-    c = c.mutate(fb_s=src.coalesce(""), fb_m=med.coalesce(""), fb_c=camp.coalesce(""),
-                 fb_stored=_text(c.channel))
-    combos = engine.execute(c.filter(c.fb_stored.isnull()).select("fb_s", "fb_m", "fb_c")
+    return with_channel(
+        engine, c,
+        source=ibis.ifelse(utm, c.utm_source, c.source),
+        medium=ibis.ifelse(utm, c.utm_medium, ibis.null().cast("string")),
+        campaign=ibis.ifelse(utm, c.utm_campaign, c.source_detail),
+        stored=c.channel)
+
+
+def with_channel(engine: Engine, t: ir.Table, *, source: ir.Value, medium: ir.Value,
+                 campaign: ir.Value, stored: ir.Value | None) -> ir.Table:
+    """``t`` with ``fb_channel``: ``stored`` when not empty, else the channel the rules give
+    the raw ``source`` / ``medium`` / ``campaign`` (expressions over ``t``).
+
+    The rules run in Python on the distinct input combinations only and join back as a small
+    lookup table (every backend gets the answer ``channels test`` gives).
+    """
+    rules = channel_rules(engine)
+    stored_text = _text(stored) if stored is not None else ibis.null().cast("string")
+    t = t.mutate(fb_s=source.cast("string").coalesce(""), fb_m=medium.cast("string").coalesce(""),
+                 fb_c=campaign.cast("string").coalesce(""), fb_stored=stored_text)
+    combos = engine.execute(t.filter(t.fb_stored.isnull()).select("fb_s", "fb_m", "fb_c")
                             .distinct())
-    if combos:
-        lookup = ibis.memtable({
-            "k_s": [r["fb_s"] for r in combos], "k_m": [r["fb_m"] for r in combos],
-            "k_c": [r["fb_c"] for r in combos],
-            "k_channel": [rules.classify(r["fb_s"] or None, r["fb_m"] or None,
-                                         r["fb_c"] or None).channel for r in combos]})
-        c = c.left_join(lookup, (c.fb_s == lookup.k_s) & (c.fb_m == lookup.k_m)
-                        & (c.fb_c == lookup.k_c))
-        channel = c.fb_stored.coalesce(c.k_channel)
-    else:
-        channel = c.fb_stored
-    c = c.mutate(fb_channel=channel)
-    return c
+    if not combos:
+        return t.mutate(fb_channel=t.fb_stored)
+    lookup = ibis.memtable({
+        "k_s": [r["fb_s"] for r in combos], "k_m": [r["fb_m"] for r in combos],
+        "k_c": [r["fb_c"] for r in combos],
+        "k_channel": [rules.classify(r["fb_s"] or None, r["fb_m"] or None,
+                                     r["fb_c"] or None).channel for r in combos]})
+    t = t.left_join(lookup, (t.fb_s == lookup.k_s) & (t.fb_m == lookup.k_m)
+                    & (t.fb_c == lookup.k_c))
+    return t.mutate(fb_channel=t.fb_stored.coalesce(t.k_channel))
 
 
 def motion_of(engine: Engine, channel: ir.StringValue) -> ir.StringValue:

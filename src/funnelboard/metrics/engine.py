@@ -193,11 +193,12 @@ def fill_grid(rows: list[dict[str, Any]], query: MetricQuery, settings: Settings
 
 
 def empty_cell(metric: MetricDef, rule: str = "cumulative") -> dict[str, Any]:
-    """The values of a period × dimension cell without any data."""
-    if metric.unit == "count":
+    """The values of a period × dimension cell without any data: a flow is 0, a ratio of
+    sums is undefined (0 ÷ 0), a median or a stock has no value."""
+    if metric.aggregation == "flow":
         extra = {"inferred": 0} if metric.kind == "count" and rule == "cumulative" else {}
         return {"value": 0, "numerator": None, "denominator": None, "n": 0, "extra": extra}
-    if metric.kind == "rate":
+    if metric.kind in ("rate", "table_ratio"):
         return {"value": None, "numerator": 0, "denominator": 0, "n": 0, "extra": {}}
     return {"value": None, "numerator": None, "denominator": None, "n": 0, "extra": {}}
 
