@@ -4,6 +4,14 @@ Add a module here when it defines metrics (``registry.register``) and compilers
 (``engine.compiler``); :func:`funnelboard.metrics.engine.compute` imports this module first.
 """
 
-from funnelboard.metrics import funnel, tables
+from funnelboard.metrics import (
+    community,
+    funnel,
+    marketing,
+    pipeline,
+    revenue,
+    tables,
+    web,
+)
 
-MODULES = (funnel, tables)
+MODULES = (funnel, tables, web, marketing, pipeline, revenue, community)

@@ -71,6 +71,12 @@ register(MetricDef(
     "its eventual conversion is already visible. Choose the transition with --transition."))
 
 
+def _load_catalogue() -> None:
+    """Import every metric module so its metrics are registered (done once, lazily: the
+    modules import this one)."""
+    import funnelboard.metrics.catalogue  # noqa: F401
+
+
 def _stage_maps(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
     plural = dict(settings.stage_plurals)
     return plural, {p: s for s, p in plural.items()}
@@ -93,6 +99,7 @@ def funnel_metrics(settings: Settings) -> list[MetricDef]:
 
 def all_metrics(settings: Settings) -> list[MetricDef]:
     """Every listed metric: funnel keys first, then the other registered metrics."""
+    _load_catalogue()
     funnel = funnel_metrics(settings)
     seen = {m.key for m in funnel}
     return funnel + [m for k, m in _STATIC.items() if k not in seen]
@@ -104,6 +111,7 @@ _DAYS = re.compile(r"^([a-z][a-z0-9_]*?)_to_([a-z][a-z0-9_]*?)_days$")
 
 def resolve(key: str, settings: Settings) -> MetricDef:
     """The definition of ``key``; an unknown key is an error listing close matches."""
+    _load_catalogue()
     key = key.strip()
     if key in _STATIC:
         return _STATIC[key]

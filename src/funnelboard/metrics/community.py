@@ -1,0 +1,1 @@
+"""Metrics of metrics.md (being written): this module registers its metrics at import."""
