@@ -25,8 +25,11 @@ lint: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy src
 
+# sizes in demo contacts; `make bench BENCH_ROWS="1000000 10000000"` adds 10M (slow)
+BENCH_ROWS ?= 1000000
 bench: install
-	$(PY) bench/bench_import.py
+	$(PY) bench/bench_import.py --rows $(BENCH_ROWS)
+	$(PY) bench/bench_funnel.py --rows $(BENCH_ROWS)
 
 docs: install
 	$(PY) -m funnelboard.docs_gen docs/data-contract.md

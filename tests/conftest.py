@@ -117,3 +117,36 @@ def issue(result: Any, code: str) -> Any:
     found = [i for i in result.issues if i.code == code]
     assert len(found) == 1, (code, [(i.code, i.message) for i in result.issues])
     return found[0]
+
+
+# -- metric tests: workspaces with edited settings ----------------------------------------------
+
+@pytest.fixture
+def make_ws_with(tmp_path: Path, _template_ws: Path) -> Iterator[WorkspaceFactory]:
+    """``make_ws_with(timezone="America/New_York", fiscal_year_start_month=4)`` gives a new
+    workspace (a copy of the template) whose top-level ``funnelboard.toml`` settings are set to
+    the values given before it is opened; all are closed at teardown."""
+    import re
+
+    opened: list[Workspace] = []
+    counter = itertools.count(1)
+
+    def make(**settings: Any) -> Workspace:
+        folder = tmp_path / f"wsset{next(counter)}"
+        shutil.copytree(_template_ws, folder)
+        toml = folder / "funnelboard.toml"
+        text = toml.read_text(encoding="utf-8")
+        for key, value in settings.items():
+            literal = f'"{value}"' if isinstance(value, str) else str(value)
+            text, count = re.subn(rf"^{re.escape(key)} = .*$", f"{key} = {literal}", text,
+                                  count=1, flags=re.M)
+            assert count == 1, f"no top-level setting {key!r} in funnelboard.toml"
+        toml.write_text(text, encoding="utf-8")
+        ws = Workspace.open(folder)
+        ws.connection()
+        opened.append(ws)
+        return ws
+
+    yield make
+    for ws in opened:
+        ws.close()

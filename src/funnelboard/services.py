@@ -14,6 +14,10 @@ from typing import Any
 from funnelboard.errors import UsageError, WorkspaceError
 from funnelboard.ingest.mapping import Mapping, add_rename, load_mapping, parse_map_option
 from funnelboard.ingest.result import ImportResult
+from funnelboard.metrics import snapshots
+from funnelboard.metrics.result import MetricResult
+from funnelboard.metrics.snapshots import Snapshot
+from funnelboard.settings import Settings
 from funnelboard.store import ledger
 from funnelboard.workspace import DB_FILE, RAW_DIR, REBUILD_MARKER, Workspace, resolve_path
 
@@ -127,12 +131,31 @@ def rebuild(path: Path | None, progress: Progress | None = None) -> list[ImportR
                     mapping=Mapping.from_dict(e["mapping"] or {}), timezone=opts.get("timezone"),
                     max_bad_rows=opts.get("max_bad_rows"), append=bool(opts.get("append")),
                     display_name=e["file_name"]))
+            _carry_snapshots(fresh, backup)
     except BaseException:
         _move_db(backup, db)
         marker.unlink(missing_ok=True)
         raise
     marker.unlink()
     return results
+
+
+def _carry_snapshots(ws: Workspace, old_db: Path) -> None:
+    """Snapshots cannot be recomputed from raw/: copy them from the database being replaced."""
+    from funnelboard.ingest.sqltext import lit
+
+    if not old_db.exists():
+        return
+    con = ws.connection()
+    con.execute(f"ATTACH {lit(str(old_db))} AS fb_previous (READ_ONLY)")
+    try:
+        found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
+                            "'fb_previous' AND table_name = '_snapshots'").fetchone()
+        if found and found[0]:
+            con.execute("INSERT INTO _snapshots SELECT snapshot_id, taken_at, label, as_of, "
+                        "settings_version, payload FROM fb_previous._snapshots")
+    finally:
+        con.execute("DETACH fb_previous")
 
 
 def _move_db(src: Path, dst: Path) -> None:
@@ -210,3 +233,111 @@ def build_demo(folder: Path, *, contacts: int, seed: int, end: dt.date | None,
                                      + "; ".join(x.message for x in result.issues.errors))
             results.append(result)
     return results
+
+
+# -- metrics -------------------------------------------------------------------------------------
+
+
+def _settings(path: Path | None) -> Settings:
+    """The workspace's settings; the defaults outside a workspace (when no path is given)."""
+    return Workspace.open(path).settings if path or _is_workspace() else Settings()
+
+
+def list_metrics(path: Path | None, group: str | None = None) -> list[dict[str, Any]]:
+    """Every metric key this workspace defines (funnel keys follow its stages)."""
+    from funnelboard.errors import did_you_mean
+    from funnelboard.metrics.registry import all_metrics
+
+    metrics = all_metrics(_settings(path))
+    if group is not None:
+        groups = sorted({m.group for m in metrics})
+        if group not in groups:
+            raise UsageError(f"--group '{group}' is not a metric group; the groups are: "
+                             f"{', '.join(groups)}." + did_you_mean(group, groups))
+        metrics = [m for m in metrics if m.group == group]
+    return [{"key": m.key, "label": m.label, "group": m.group, "indicator": m.leading_label,
+             "unit": m.unit, "direction": m.direction, "aggregation": m.aggregation,
+             "time_basis": m.time_basis, "dimensions": list(m.dimensions),
+             "definition": m.definition} for m in metrics]
+
+
+def metric(ws: Workspace, key: str, **query: Any) -> MetricResult:
+    """One metric (the options of ``funnelboard metrics show``)."""
+    return ws.metric(key, **query)
+
+
+def funnel(ws: Workspace, **query: Any) -> MetricResult:
+    """The funnel view (the options of ``funnelboard funnel``)."""
+    return ws.funnel(**query)
+
+
+def _csv_value(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return _safe_cell(value)
+
+
+def csv_rows(header: list[str], rows: list[dict[str, Any]]) -> list[list[object]]:
+    """A header row and one row per dict, text neutralised against formula injection."""
+    return [list(header), *[[_csv_value(r.get(c)) for c in header] for r in rows]]
+
+
+def metric_csv(result: MetricResult) -> list[list[object]]:
+    """The result's rows as CSV cells: ``result.columns()`` plus ``extra`` as JSON."""
+    data = result.to_dict()["rows"]
+    rows = [{**r, "extra": r.get("extra") or {}} for r in data]
+    return csv_rows([*result.columns(), "extra"], rows)
+
+
+def metrics_list_csv(rows: list[dict[str, Any]]) -> list[list[object]]:
+    header = list(rows[0]) if rows else ["key", "label", "group", "indicator", "unit",
+                                         "direction", "aggregation", "time_basis",
+                                         "dimensions", "definition"]
+    flat = [{**r, "dimensions": " ".join(r["dimensions"])} for r in rows]
+    return csv_rows(header, flat)
+
+
+# -- snapshots -----------------------------------------------------------------------------------
+
+
+def take_snapshot(ws: Workspace, label: str | None, as_of: dt.date | None) -> Snapshot:
+    """Freeze the cohort funnel (total and by channel) and the snapshot metrics."""
+    day = as_of or dt.date.today()
+    payload = snapshots.build_payload(ws.engine(), day)
+    return snapshots.save(ws.connection(), payload, label=label or None, as_of=day,
+                          settings_version=ws.settings.version)
+
+
+def list_snapshots(ws: Workspace) -> list[dict[str, Any]]:
+    return snapshots.list_all(ws.connection())
+
+
+def show_snapshot(ws: Workspace, snapshot_id: str | int) -> Snapshot:
+    return snapshots.load(ws.connection(), snapshots.parse_id(snapshot_id))
+
+
+def diff_snapshots(ws: Workspace, first: str | int, second: str | None,
+                   as_of: dt.date | None) -> dict[str, Any]:
+    """What moved between snapshot ``first`` and ``second`` (another id, or ``now``: the
+    current funnel as of ``as_of``, default today, with the snapshot's query shape)."""
+    con = ws.connection()
+    old = snapshots.load(con, snapshots.parse_id(first, "ID"))
+    old_name = f"snapshot {old.snapshot_id} (as of {old.as_of.isoformat()})"
+    if second is None or second.strip().lower() == "now":
+        day = as_of or dt.date.today()
+        q = old.payload["funnel"]["total"]["query"]
+        shape = {k: q[k] for k in snapshots.FUNNEL_QUERY if k in q}
+        new_payload = {"stages": list(ws.settings.stages),
+                       "funnel": snapshots.funnels(ws.engine(), day, shape)}
+        new_name = f"now (as of {day.isoformat()})"
+    else:
+        new = snapshots.load(con, snapshots.parse_id(second, "ID2"))
+        new_payload = new.payload
+        new_name = f"snapshot {new.snapshot_id} (as of {new.as_of.isoformat()})"
+    result = snapshots.diff(old.payload, new_payload, settings=ws.settings, old_name=old_name,
+                            new_name=new_name)
+    return {"from_snapshot": old.header(), **result}

@@ -172,11 +172,12 @@ class Workspace:
         """Compute one metric; the options are those of ``funnelboard metrics show`` (see
         docs/metrics-engine.md): start, end, as_of, grain, by, filters, basis, rule, level,
         compare, transition."""
-        return compute(self.engine(), make_query(key, **query))
+        return compute(self.engine(), make_query(key, timezone=self.settings.timezone, **query))
 
     def funnel(self, **query: Any) -> MetricResult:
         """The funnel: every stage's reached count per period (a ``stage`` dimension), with
         the conversion from the previous stage as numerator ÷ denominator."""
         from funnelboard.metrics.funnel_view import funnel
 
-        return funnel(self.engine(), make_query("funnel", **query))
+        return funnel(self.engine(),
+                      make_query("funnel", timezone=self.settings.timezone, **query))

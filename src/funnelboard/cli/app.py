@@ -21,6 +21,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="
                   help="funnelboard: one trustworthy B2B SaaS funnel from your exports.")
 channels_app = typer.Typer(no_args_is_help=True, help="Channel rules: test and audit them.")
 app.add_typer(channels_app, name="channels")
+metrics_app = typer.Typer(no_args_is_help=True, help="Metrics: list the catalogue, compute one.")
+app.add_typer(metrics_app, name="metrics")
+snapshot_app = typer.Typer(no_args_is_help=True,
+                           help="Snapshots of the cohort funnel: take, list, show, diff.")
+app.add_typer(snapshot_app, name="snapshot")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,6 +42,28 @@ WorkspaceOpt = Annotated[Path | None, typer.Option(
 AsOfOpt = Annotated[str | None, typer.Option(
     "--as-of", help="Evaluate as of this date (YYYY-MM-DD); later data is ignored.")]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
+DataFormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")]
+StartOpt = Annotated[str | None, typer.Option(
+    "--start", help="First day of the range (YYYY-MM-DD, inclusive).")]
+EndOpt = Annotated[str | None, typer.Option(
+    "--end", help="Last day of the range (YYYY-MM-DD, inclusive).")]
+GrainOpt = Annotated[str, typer.Option(
+    "--grain", help="day, week, month, quarter or year (fiscal quarters and years).")]
+ByOpt = Annotated[list[str] | None, typer.Option(
+    "--by", help="Break down by a dimension, e.g. --by channel (repeatable).")]
+FilterOpt = Annotated[list[str] | None, typer.Option(
+    "--filter", help="Keep DIM=VALUE, e.g. --filter channel=webinar (repeatable; values of one "
+    "dimension are ORed, dimensions ANDed; (none) is an empty value).")]
+BasisOpt = Annotated[str, typer.Option(
+    "--basis", help="cohort (by contact creation period) or period (by the date a stage was "
+    "reached).")]
+RuleOpt = Annotated[str, typer.Option(
+    "--rule", help="cumulative (a later stage implies the earlier ones) or strict.")]
+LevelOpt = Annotated[str, typer.Option("--level", help="contact or account.")]
+CompareOpt = Annotated[str | None, typer.Option(
+    "--compare", help="previous (the period before) or yoy (a year earlier).")]
+TransitionOpt = Annotated[str | None, typer.Option(
+    "--transition", help="cohort_maturity only: the transition, e.g. lead_to_customer.")]
 
 
 def friendly(fn: F) -> F:
@@ -291,6 +318,163 @@ def demo(ctx: typer.Context,
     if not no_serve:
         render.console.print("The dashboard is not part of this release yet; explore the data "
                              f"with: funnelboard -w {folder} imports")
+
+
+def _query(state: State, **options: Any) -> dict[str, Any]:
+    """Metric query keyword arguments from the command's options and the global as-of."""
+    return {**options, "as_of": state.as_of, "by": options.get("by") or [],
+            "filters": options.get("filters") or []}
+
+
+@metrics_app.command("list")
+@friendly
+def metrics_list(ctx: typer.Context,
+                 group: Annotated[str | None, typer.Option(
+                     "--group", help="Only this group, e.g. funnel.")] = None,
+                 fmt: DataFormatOpt = "table", workspace: WorkspaceOpt = None,
+                 as_of: AsOfOpt = None) -> None:
+    """List every metric: key, label, group, leading or lagging, unit, aggregation, definition."""
+    _check_format(fmt, ("table", "csv", "json"))
+    rows = services.list_metrics(_state(ctx, workspace, as_of).workspace, group)
+    if fmt == "json":
+        render.print_json(rows)
+    elif fmt == "csv":
+        render.write_csv(services.metrics_list_csv(rows))
+    else:
+        render.metric_list(rows)
+
+
+@metrics_app.command("show")
+@friendly
+def metrics_show(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Metric key, e.g. leads or lead_to_mql_rate.")],
+    start: StartOpt = None, end: EndOpt = None, grain: GrainOpt = "month", by: ByOpt = None,
+    filter_: FilterOpt = None, basis: BasisOpt = "cohort", rule: RuleOpt = "cumulative",
+    level: LevelOpt = "contact", compare: CompareOpt = None, transition: TransitionOpt = None,
+    fmt: DataFormatOpt = "table", workspace: WorkspaceOpt = None, as_of: AsOfOpt = None,
+) -> None:
+    """Compute one metric per period (and per dimension with --by).
+
+    --format json prints the MetricResult (metric, label, unit, direction, aggregation,
+    definition, query, notes, rows) and nothing else.
+    """
+    _check_format(fmt, ("table", "csv", "json"))
+    state = _state(ctx, workspace, as_of)
+    query = _query(state, start=start, end=end, grain=grain, by=by, filters=filter_,
+                   basis=basis, rule=rule, level=level, compare=compare, transition=transition)
+    with Workspace.open(state.workspace, read_only=True) as ws:
+        result = services.metric(ws, key, **query)
+        fiscal_start = ws.settings.fiscal_year_start_month
+    if fmt == "json":
+        render.print_json(result.to_dict())
+    elif fmt == "csv":
+        render.write_csv(services.metric_csv(result))
+        render.notes(result.notes)
+    else:
+        render.metric_result(result, fiscal_start=fiscal_start)
+
+
+@app.command("funnel")
+@friendly
+def funnel_(
+    ctx: typer.Context,
+    start: StartOpt = None, end: EndOpt = None, grain: GrainOpt = "month", by: ByOpt = None,
+    filter_: FilterOpt = None, basis: BasisOpt = "cohort", rule: RuleOpt = "cumulative",
+    level: LevelOpt = "contact", compare: CompareOpt = None,
+    fmt: DataFormatOpt = "table", workspace: WorkspaceOpt = None, as_of: AsOfOpt = None,
+) -> None:
+    """The cohort matrix: periods down, stages across; each cell the count and the conversion
+    from the previous stage.
+
+    --format json / csv give the funnel MetricResult (one row per period x stage).
+    """
+    _check_format(fmt, ("table", "csv", "json"))
+    state = _state(ctx, workspace, as_of)
+    query = _query(state, start=start, end=end, grain=grain, by=by, filters=filter_,
+                   basis=basis, rule=rule, level=level, compare=compare)
+    with Workspace.open(state.workspace, read_only=True) as ws:
+        result = services.funnel(ws, **query)
+        fiscal_start = ws.settings.fiscal_year_start_month
+    if fmt == "json":
+        render.print_json(result.to_dict())
+    elif fmt == "csv":
+        render.write_csv(services.metric_csv(result))
+        render.notes(result.notes)
+    else:
+        render.funnel_matrix(result, fiscal_start=fiscal_start)
+
+
+@snapshot_app.command("take")
+@friendly
+def snapshot_take(ctx: typer.Context,
+                  label: Annotated[str | None, typer.Option(
+                      "--label", help="A name, e.g. 2025-03 for the monthly snapshot.")] = None,
+                  fmt: FormatOpt = "table", workspace: WorkspaceOpt = None,
+                  as_of: AsOfOpt = None) -> None:
+    """Freeze the cohort funnel (total and by channel) and the snapshot metrics, timestamped."""
+    _check_format(fmt)
+    state = _state(ctx, workspace, as_of)
+    with Workspace.open(state.workspace) as ws:
+        snap = services.take_snapshot(ws, label, state.as_of)
+    if fmt == "json":
+        render.print_json(snap.header())
+    else:
+        render.snapshot_taken(snap.header())
+
+
+@snapshot_app.command("list")
+@friendly
+def snapshot_list(ctx: typer.Context, fmt: FormatOpt = "table",
+                  workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
+    """List the snapshots: id, taken, label, as-of date, rows frozen."""
+    _check_format(fmt)
+    with Workspace.open(_state(ctx, workspace, as_of).workspace, read_only=True) as ws:
+        rows = services.list_snapshots(ws)
+    if fmt == "json":
+        render.print_json(rows)
+    else:
+        render.snapshot_list(rows)
+
+
+@snapshot_app.command("show")
+@friendly
+def snapshot_show(ctx: typer.Context,
+                  snapshot_id: Annotated[str, typer.Argument(metavar="ID",
+                                                             help="Snapshot id.")],
+                  fmt: FormatOpt = "table", workspace: WorkspaceOpt = None,
+                  as_of: AsOfOpt = None) -> None:
+    """Show a snapshot: the frozen cohort funnel and metrics (JSON: everything frozen)."""
+    _check_format(fmt)
+    with Workspace.open(_state(ctx, workspace, as_of).workspace, read_only=True) as ws:
+        snap = services.show_snapshot(ws, snapshot_id)
+        fiscal_start = ws.settings.fiscal_year_start_month
+    if fmt == "json":
+        render.print_json(snap.to_dict())
+    else:
+        render.snapshot(snap, fiscal_start=fiscal_start)
+
+
+@snapshot_app.command("diff")
+@friendly
+def snapshot_diff(ctx: typer.Context,
+                  snapshot_id: Annotated[str, typer.Argument(
+                      metavar="ID", help="The earlier snapshot.")],
+                  other: Annotated[str, typer.Argument(
+                      metavar="[ID2|now]", help="A later snapshot, or now (default): the "
+                      "funnel as of today or --as-of.")] = "now",
+                  fmt: FormatOpt = "table", workspace: WorkspaceOpt = None,
+                  as_of: AsOfOpt = None) -> None:
+    """Which cohort cells moved since a snapshot, biggest moves first, with a summary."""
+    _check_format(fmt)
+    state = _state(ctx, workspace, as_of)
+    with Workspace.open(state.workspace, read_only=True) as ws:
+        data = services.diff_snapshots(ws, snapshot_id, other, state.as_of)
+        fiscal_start = ws.settings.fiscal_year_start_month
+    if fmt == "json":
+        render.print_json(data)
+    else:
+        render.snapshot_diff(data, fiscal_start=fiscal_start)
 
 
 def main() -> None:

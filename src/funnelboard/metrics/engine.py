@@ -77,6 +77,8 @@ class Engine:
         zone = ws.settings.timezone
 
         def prepare() -> None:
+            # SET takes no bound parameters; the zone was checked against the IANA
+            # database when the settings were read, so it cannot carry SQL.
             con.execute(f"SET TimeZone = '{zone}'")
 
         prepare()
@@ -120,6 +122,8 @@ def compute(engine: Engine, query: MetricQuery) -> MetricResult:
     import funnelboard.metrics.catalogue  # noqa: F401  (registers every compiler)
 
     metric = resolve(query.metric, engine.settings)
+    if query.basis is None:
+        query = query.replace(basis=str(metric.params.get("default_basis", "cohort")))
     _check_dims(metric, query)
     notes: list[str] = []
     rows = COMPILERS[metric.kind](engine, metric, query, notes)
@@ -193,12 +197,13 @@ def fill_grid(rows: list[dict[str, Any]], query: MetricQuery, settings: Settings
 
 
 def empty_cell(metric: MetricDef, rule: str = "cumulative") -> dict[str, Any]:
-    """The values of a period × dimension cell without any data: a flow is 0, a ratio of
-    sums is undefined (0 ÷ 0), a median or a stock has no value."""
+    """The values of a period × dimension cell without any data: a flow is 0, a share or
+    rate is undefined (0 ÷ 0), a median or a stock has no value."""
     if metric.aggregation == "flow":
         extra = {"inferred": 0} if metric.kind == "count" and rule == "cumulative" else {}
         return {"value": 0, "numerator": None, "denominator": None, "n": 0, "extra": extra}
-    if metric.kind in ("rate", "table_ratio"):
+    if metric.kind in ("rate", "table_ratio") or (metric.aggregation == "ratio"
+                                                   and metric.unit == "ratio"):
         return {"value": None, "numerator": 0, "denominator": 0, "n": 0, "extra": {}}
     return {"value": None, "numerator": None, "denominator": None, "n": 0, "extra": {}}
 

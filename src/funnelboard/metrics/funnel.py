@@ -40,8 +40,13 @@ def local_date(ts: ir.TimestampValue) -> ir.DateValue:
 
 
 def days_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
-    """Timestamp difference in days (seconds ÷ 86,400), as data-contract.md defines it."""
-    return (later.epoch_seconds() - earlier.epoch_seconds()).cast("float64") / SECONDS_PER_DAY
+    """Timestamp difference in days (seconds ÷ 86,400), as data-contract.md defines it.
+
+    ``delta(unit="second")`` is the true elapsed time on every backend; ``epoch_seconds()``
+    is not: Ibis compiles it on DuckDB as the epoch of the *local* wall-clock time, which is an
+    hour off across a daylight-saving change.
+    """
+    return later.delta(earlier, unit="second").cast("float64") / SECONDS_PER_DAY
 
 
 def _bucket(day: ir.DateValue, query: MetricQuery, settings: Settings) -> ir.DateValue:

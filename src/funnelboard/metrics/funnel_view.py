@@ -25,6 +25,8 @@ DEFINITION = (
 
 
 def funnel(engine: Engine, query: MetricQuery) -> MetricResult:
+    if query.basis is None:
+        query = query.replace(basis="cohort")
     settings = engine.settings
     stages = settings.stages
     notes: list[str] = []

@@ -35,7 +35,9 @@ class MetricQuery:
     grain: str = "month"
     by: tuple[str, ...] = ()
     filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    basis: str = "cohort"
+    #: None until :func:`~funnelboard.metrics.engine.compute` applies the metric's default
+    #: (cohort for funnel counts, period for cost per stage)
+    basis: str | None = None
     rule: str = "cumulative"
     level: str = "contact"
     compare: str | None = None
@@ -112,8 +114,18 @@ def _split_filter(text: str) -> tuple[str, str]:
     return dim.strip(), value.strip()
 
 
-def make_query(metric: str, **options: Any) -> MetricQuery:
-    """Check and normalise query options (see :class:`MetricQuery`)."""
+def today_in(zone: str | None) -> dt.date:
+    """Today's date in the workspace time zone (not the machine's)."""
+    if not zone:
+        return dt.date.today()
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo(zone)).date()
+
+
+def make_query(metric: str, *, timezone: str | None = None, **options: Any) -> MetricQuery:
+    """Check and normalise query options (see :class:`MetricQuery`); without ``as_of`` the
+    as-of date is today in ``timezone`` (the workspace's)."""
     known = set(MetricQuery.__dataclass_fields__) - {"metric"}
     unknown = sorted(set(options) - known)
     if unknown:
@@ -121,7 +133,7 @@ def make_query(metric: str, **options: Any) -> MetricQuery:
                          f"{', '.join(sorted(known))}." + did_you_mean(unknown[0], known))
     start = parse_date(options.get("start"), "--start")
     end = parse_date(options.get("end"), "--end")
-    as_of = parse_date(options.get("as_of"), "--as-of") or dt.date.today()
+    as_of = parse_date(options.get("as_of"), "--as-of") or today_in(timezone)
     if start and end and start > end:
         raise UsageError(f"--start {start} is after --end {end}; the range would be empty.")
     by_opt = options.get("by") or ()
@@ -134,7 +146,7 @@ def make_query(metric: str, **options: Any) -> MetricQuery:
         start=start, end=end, as_of=as_of,
         grain=_choice(options.get("grain") or "month", "--grain", GRAINS),
         by=by, filters=parse_filters(options.get("filters")),
-        basis=_choice(options.get("basis") or "cohort", "--basis", BASES),
+        basis=_choice(options["basis"], "--basis", BASES) if options.get("basis") else None,
         rule=_choice(options.get("rule") or "cumulative", "--rule", RULES),
         level=_choice(options.get("level") or "contact", "--level", LEVELS),
         compare=_choice(compare, "--compare", COMPARES) if compare else None,

@@ -8,6 +8,7 @@ stages (``leads`` … ``customers``, ``<a>_to_<b>_rate``, ``<a>_to_<b>_rate_<N>d
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from funnelboard.errors import UsageError, suggest
@@ -45,11 +46,24 @@ class MetricDef:
 
 
 _STATIC: dict[str, MetricDef] = {}
+#: Functions giving the metrics a workspace's stages define (cost_per_<stage>, …).
+_FAMILIES: list[Callable[[Settings], list[MetricDef]]] = []
 
 
 def register(metric: MetricDef) -> MetricDef:
     _STATIC[metric.key] = metric
     return metric
+
+
+def register_family(family: Callable[[Settings], list[MetricDef]]) -> None:
+    """Register metrics whose keys depend on the settings (one per configured stage, …);
+    they are listed and resolved for the workspace's own stages."""
+    if family not in _FAMILIES:
+        _FAMILIES.append(family)
+
+
+def _family_metrics(settings: Settings) -> list[MetricDef]:
+    return [m for family in _FAMILIES for m in family(settings)]
 
 
 register(MetricDef(
@@ -100,9 +114,12 @@ def funnel_metrics(settings: Settings) -> list[MetricDef]:
 def all_metrics(settings: Settings) -> list[MetricDef]:
     """Every listed metric: funnel keys first, then the other registered metrics."""
     _load_catalogue()
-    funnel = funnel_metrics(settings)
-    seen = {m.key for m in funnel}
-    return funnel + [m for k, m in _STATIC.items() if k not in seen]
+    listed = funnel_metrics(settings)
+    family = {m.key: m for m in _family_metrics(settings)}
+    seen = {m.key for m in listed}
+    listed += [m for k, m in _STATIC.items() if k not in seen and k not in family]
+    seen |= {m.key for m in listed}
+    return listed + [m for k, m in family.items() if k not in seen]
 
 
 _RATE = re.compile(r"^([a-z][a-z0-9_]*?)_to_([a-z][a-z0-9_]*?)_rate(?:_(\d+)d)?$")
@@ -113,6 +130,9 @@ def resolve(key: str, settings: Settings) -> MetricDef:
     """The definition of ``key``; an unknown key is an error listing close matches."""
     _load_catalogue()
     key = key.strip()
+    for metric in _family_metrics(settings):
+        if metric.key == key:
+            return metric
     if key in _STATIC:
         return _STATIC[key]
     stages = list(settings.stages)

@@ -332,6 +332,7 @@ def summary(cells: list[dict[str, Any]], channel_cells: list[dict[str, Any]],
                 ([f"lost {_join(lost)}"] if lost else [])
         phrases.append(f"the {_month(p, settings)} cohort {' and '.join(verbs)}")
     if len(ranked) > limit:
-        phrases.append("…")
+        rest = len(ranked) - limit
+        phrases.append(f"{rest} more cohort{'s' if rest > 1 else ''} moved")
     parts = [head, *phrases] + ([new_part] if new_part else [])
     return "; ".join(parts) + "."
