@@ -672,7 +672,7 @@ def test_mql_follow_up_hours_and_sla(ws: Workspace, tmp_path: Path) -> None:
     assert (sla[(D(2025, 1, 1),)]["numerator"], sla[(D(2025, 1, 1),)]["denominator"]) == (1, 3)
     june = sla[(D(2025, 6, 1),)]
     assert (june["value"], june["denominator"], june["extra"]["pending"]) == (None, 0, 1)
-    assert marketing.SLA_HOURS == 24
+    assert june["extra"]["sla_hours"] == 24  # the funnel.mql_sla_hours default
 
 
 def test_follow_up_needs_an_mql_stage(make_ws_with: Any) -> None:

@@ -25,6 +25,7 @@ from conftest import WorkspaceFactory
 from funnelboard.cli.app import app
 from funnelboard.errors import UsageError
 from funnelboard.metrics import snapshots
+from funnelboard.settings import DEFAULT_SNAPSHOT_METRICS
 from funnelboard.workspace import Workspace
 from test_cli_metrics import CONTACTS
 
@@ -111,7 +112,7 @@ def test_take_list_show(folder: Path) -> None:
     code, out, _ = cli(folder, "snapshot", "show", "1", "-f", "json")
     snap = json.loads(out)
     payload = snap["payload"]
-    assert set(payload["metrics"]) == set(snapshots.DEFAULT_SNAPSHOT_METRICS)
+    assert set(payload["metrics"]) == set(DEFAULT_SNAPSHOT_METRICS)
     assert [r["value"] for r in payload["metrics"]["sqls"]["rows"]] == [1, 0, 1]
     total = payload["funnel"]["total"]
     assert total["query"]["as_of"] == "2025-03-31" and total["query"]["basis"] == "cohort"

@@ -54,6 +54,10 @@ class ImportLimits:
     memory_limit_mb: int = 768
 
 
+DEFAULT_SNAPSHOT_METRICS = ("contacts_created", "leads", "mqls", "sqls", "opportunities",
+                            "customers")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a workspace's metrics and imports depend on.
@@ -69,6 +73,12 @@ class Settings:
     stages: tuple[str, ...] = DEFAULT_STAGES
     stage_plurals: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PLURALS))
     mql_score_threshold: float = 50.0
+    #: hours within which sales should follow up an MQL (S4-8)
+    mql_sla_hours: float = 24.0
+    #: loss reasons that mean "no decision"; win_rate leaves them out of its denominator
+    no_decision_loss_reasons: tuple[str, ...] = ()
+    #: metric results frozen by ``snapshot take`` besides the cohort funnel
+    snapshot_metrics: tuple[str, ...] = DEFAULT_SNAPSHOT_METRICS
     opportunity_stages: dict[str, float] = field(
         default_factory=lambda: dict(DEFAULT_OPPORTUNITY_STAGES)
     )
@@ -102,7 +112,10 @@ def default_document() -> dict[str, Any]:
             "stages": list(DEFAULT_STAGES),
             "plurals": dict(DEFAULT_PLURALS),
             "mql_score_threshold": 50,
+            "mql_sla_hours": 24,
         },
+        "pipeline": {"no_decision_loss_reasons": []},
+        "snapshots": {"metrics": list(DEFAULT_SNAPSHOT_METRICS)},
         "opportunity_stages": dict(DEFAULT_OPPORTUNITY_STAGES),
         "economics": {
             "gross_margin": 0.8,
@@ -178,6 +191,14 @@ class _Reader:
             raise ConfigError(self.key(name), value, "a non-empty text", source=self.source)
         return value.strip()
 
+    def texts(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.doc.pop(name, list(default))
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip()
+                                                  for v in value):
+            raise ConfigError(self.key(name), value, "a list of non-empty texts",
+                              source=self.source)
+        return tuple(dict.fromkeys(v.strip() for v in value))
+
     def finish(self) -> None:
         """Unknown keys are errors: a misspelt setting must not be ignored silently."""
         for name, value in self.doc.items():
@@ -212,7 +233,16 @@ def from_document(
     stages = _stages(funnel.doc.pop("stages", list(DEFAULT_STAGES)), source)
     plurals = _plurals(funnel.doc.pop("plurals", {}), stages, source)
     threshold = funnel.number("mql_score_threshold", 50, lo=0, hi=1e9)
+    sla_hours = funnel.number("mql_sla_hours", 24, lo=0.1, hi=10_000)
     funnel.finish()
+
+    pipe = r.section("pipeline")
+    no_decision = pipe.texts("no_decision_loss_reasons", ())
+    pipe.finish()
+
+    snaps = r.section("snapshots")
+    snapshot_metrics = snaps.texts("metrics", DEFAULT_SNAPSHOT_METRICS)
+    snaps.finish()
 
     opp = _opportunity_stages(doc.get("opportunity_stages"), source)
     r.doc.pop("opportunity_stages", None)
@@ -244,6 +274,8 @@ def from_document(
     return Settings(
         reporting_currency=currency, timezone=tz, fiscal_year_start_month=fy, week_start=week,
         stages=stages, stage_plurals=plurals, mql_score_threshold=threshold,
+        mql_sla_hours=sla_hours, no_decision_loss_reasons=no_decision,
+        snapshot_metrics=snapshot_metrics,
         opportunity_stages=opp, gross_margin=margin, demo_to_opportunity_days=demo_days,
         ltv_churn_window_months=churn_window, ltv_lifetime_cap_months=cap, limits=limits,
         channels=channels_raw, version=version or "defaults",

@@ -479,3 +479,7 @@ def snapshot_diff(ctx: typer.Context,
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

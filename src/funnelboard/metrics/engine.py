@@ -170,8 +170,11 @@ def fill_grid(rows: list[dict[str, Any]], query: MetricQuery, settings: Settings
         first: dt.date | None = start_of(query.start)
     else:
         first = min(present) if present else None
-    if query.start is not None or query.end is not None:
-        last: dt.date | None = start_of(window.end)
+    if query.end is not None and query.end > query.as_of and metric.params.get("future"):
+        # forward-looking metrics (coverage of a quarter still to come) keep later periods
+        last: dt.date | None = start_of(query.end)
+    elif query.start is not None or query.end is not None:
+        last = start_of(window.end)
     else:
         last = max(present) if present else None
     if first is None or last is None:
@@ -185,6 +188,8 @@ def fill_grid(rows: list[dict[str, Any]], query: MetricQuery, settings: Settings
     for start in periods.periods_between(first, last, grain):
         end = periods.period_end(start, grain)
         partial = end > window.end or (query.start is not None and start < query.start)
+        if start > query.as_of:
+            partial = True  # a future period: nothing in it has happened yet
         for combo in combos:
             row = index.get((start, combo))
             if row is None:

@@ -15,7 +15,7 @@ definition (and listed in the module constants below):
 
 * an ICP account (``icp_share_<plural>``) is an account whose ``icp_tier``, trimmed and
   lower-cased, is one of :data:`ICP_TIERS`, or whose ``is_target_account`` is true;
-* the follow-up SLA is :data:`SLA_HOURS` hours (the settings have no SLA field yet);
+* the follow-up SLA is the ``funnel.mql_sla_hours`` setting (default 24 hours);
 * ad touchpoints: :data:`AD_ENGAGEMENT_KINDS` count as engagement, :data:`AD_REACH_KINDS`
   as reach.
 """
@@ -46,7 +46,6 @@ from funnelboard.settings import Settings
 
 #: Hours within which an MQL should be followed up (metrics.md §3: "default 24"); the settings
 #: have no SLA field, so this constant is the SLA until one is added.
-SLA_HOURS = 24
 #: ``accounts.icp_tier`` values (trimmed, lower-cased) that count as the ideal customer profile.
 ICP_TIERS = ("a", "tier a", "tier_a", "tier-a", "tier 1", "fit")
 #: Touchpoint kinds that show an account engaged with an ad.
@@ -544,14 +543,16 @@ def compile_follow_up(engine: Engine, metric: MetricDef, query: MetricQuery,
     keys = {"period": period, **{d: c[d] for d in dims}}
     followed = c.fb_hours.notnull()
     if metric.params.get("sla"):
-        met = followed & (c.fb_hours <= SLA_HOURS)
-        deadline_passed = local_date(c.e_mql + ibis.interval(hours=SLA_HOURS)) <= as_of
+        sla = float(settings.mql_sla_hours)
+        met = followed & (c.fb_hours <= sla)
+        deadline = c.e_mql + ibis.interval(seconds=round(sla * 3600))
+        deadline_passed = local_date(deadline) <= as_of
         judged = met | deadline_passed
         agg = c.group_by(**keys).aggregate(
             num=met.cast("int64").sum(), den=judged.cast("int64").sum(),
             pending=(~judged).cast("int64").sum(), followed=followed.cast("int64").sum())
         return [_ratio_row(r["period"], {d: _dim(r[d]) for d in dims}, r["num"], r["den"],
-                           {"sla_hours": SLA_HOURS, "pending": int(r["pending"] or 0),
+                           {"sla_hours": sla, "pending": int(r["pending"] or 0),
                             "followed_up": int(r["followed"] or 0)})
                 for r in engine.execute(agg)]
     agg = c.group_by(**keys).aggregate(
@@ -866,9 +867,10 @@ register(MetricDef(
 register(MetricDef(
     "sla_met_rate", "MQL follow-up SLA met", GROUP_SALES, "mk_follow_up", "ratio", "up",
     "ratio", True, "first mql entry",
-    f"Share of the period's MQLs followed up within {SLA_HOURS} hours (the marketing–sales "
-    "SLA). MQLs not followed up whose deadline (first mql entry + SLA hours) falls after the "
-    "as-of date are pending: left out of both sums and counted in extra.pending. " + _FOLLOW,
+    "Share of the period's MQLs followed up within the SLA hours (setting "
+    "funnel.mql_sla_hours, default 24; the marketing–sales SLA of S4-8). MQLs not followed "
+    "up whose deadline (first mql entry + SLA hours) falls after the as-of date are "
+    "pending: left out of both sums and counted in extra.pending. " + _FOLLOW,
     dimensions=FUNNEL_DIMENSIONS, params={"sla": True}))
 
 _ratio("survey_score_avg", "Average survey score", GROUP_ENGAGEMENT, SURVEYS,

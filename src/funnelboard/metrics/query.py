@@ -18,6 +18,7 @@ BASES = ("cohort", "period")
 RULES = ("cumulative", "strict")
 LEVELS = ("contact", "account")
 COMPARES = ("previous", "yoy")
+PROBABILITIES = ("crm", "history")
 #: The written form of an empty dimension value, in filters and tables.
 NONE_LABEL = "(none)"
 
@@ -43,6 +44,9 @@ class MetricQuery:
     compare: str | None = None
     #: ``cohort_maturity`` only: the transition, e.g. ``lead_to_customer``
     transition: str | None = None
+    #: ``weighted_pipeline`` only: ``crm`` (the deal's probability, default) or ``history``
+    #: (the historical stage-to-win rate)
+    probability: str | None = None
 
     @property
     def filter_map(self) -> dict[str, tuple[str, ...]]:
@@ -151,4 +155,6 @@ def make_query(metric: str, *, timezone: str | None = None, **options: Any) -> M
         level=_choice(options.get("level") or "contact", "--level", LEVELS),
         compare=_choice(compare, "--compare", COMPARES) if compare else None,
         transition=str(transition).strip() if transition else None,
+        probability=_choice(options["probability"], "--probability", PROBABILITIES)
+        if options.get("probability") else None,
     )

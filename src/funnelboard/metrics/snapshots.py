@@ -30,11 +30,8 @@ from funnelboard.metrics.engine import Engine, compute
 from funnelboard.metrics.funnel_view import funnel
 from funnelboard.metrics.query import MetricQuery, make_query, parse_date
 from funnelboard.metrics.result import MetricResult
-from funnelboard.settings import Settings
+from funnelboard.settings import DEFAULT_SNAPSHOT_METRICS, Settings
 
-#: Metrics frozen with the funnel while the settings name none (``snapshot_metrics``).
-DEFAULT_SNAPSHOT_METRICS = ("contacts_created", "leads", "mqls", "sqls", "opportunities",
-                            "customers")
 #: The query shape of every frozen result (metrics.md §1: the cohort matrix).
 FUNNEL_QUERY: dict[str, Any] = {"grain": "month", "basis": "cohort", "rule": "cumulative",
                                 "level": "contact"}
@@ -74,10 +71,9 @@ class Snapshot:
 
 
 def snapshot_metrics(settings: Settings) -> tuple[str, ...]:
-    """The metric keys a snapshot freezes: the ``snapshot_metrics`` setting when there is one,
-    else :data:`DEFAULT_SNAPSHOT_METRICS`."""
-    configured = getattr(settings, "snapshot_metrics", None)
-    return tuple(configured) if configured else DEFAULT_SNAPSHOT_METRICS
+    """The metric keys a snapshot freezes: the ``snapshots.metrics`` setting (default
+    :data:`~funnelboard.settings.DEFAULT_SNAPSHOT_METRICS`)."""
+    return tuple(settings.snapshot_metrics) or DEFAULT_SNAPSHOT_METRICS
 
 
 # -- computing ---------------------------------------------------------------------------------
