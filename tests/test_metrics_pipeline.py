@@ -24,7 +24,7 @@ DEALS — the main dataset (UTC workspace, reporting currency USD, dates are loc
     A3       Mid-Market  NA      false      C3       paid_search     inbound
 
     fx_rates EUR: 1.10 from 2025-01-01, 1.20 from 2025-06-01; no GBP rate at all.
-    targets (metric bookings, quarter): 2025-Q1 20000, 2025-Q2 10000.
+    targets (metric bookings, quarter): 2025-Q1 20000, 2025-Q2 10000, 2025-Q3 4400.
 
 Derived source_type: O3 (contact C3 inbound) → marketing, O5 (no contact) → other, O6 (contact
 C2 outbound) → sales. Settings' default probabilities: discovery 0.1, demo 0.2, proposal 0.5,
@@ -40,6 +40,9 @@ HISTORY — the stage-history dataset (all amounts USD, no source fields):
     H3  02-01    6000 lost                  04-10 discovery 02-01, "Negotiation" 03-01,
                                                   closed_lost 04-15
     H4  01-10    2000 won                   02-15 (no history)
+
+WIN HISTORY (weighted pipeline by historical stage-to-win rate) and NO DECISION (win rates
+without "no decision" losses) are small datasets of their own, drawn in their tests.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from typing import Any
 import pytest
 
 from funnelboard.errors import UsageError
+from funnelboard.metrics.query import make_query
 from funnelboard.metrics.registry import resolve
 from funnelboard.settings import Settings
 from funnelboard.workspace import Workspace
@@ -95,6 +99,7 @@ TARGETS = """\
 metric,period_start,grain,target,kind
 bookings,2025-01-01,quarter,20000,quota
 bookings,2025-04-01,quarter,10000,quota
+bookings,2025-07-01,quarter,4400,quota
 """
 MEETINGS = """\
 meeting_id,booked_at,kind,contact_id,account_id,status,opportunity_id
@@ -125,8 +130,21 @@ H3,closed_lost,2025-04-15
 """
 
 
-def _build(folder: Path, files: dict[str, str]) -> Workspace:
+def _build(folder: Path, files: dict[str, str], *, no_decision: tuple[str, ...] = ()
+           ) -> Workspace:
+    """A new workspace holding ``files``; ``no_decision`` is written to its funnelboard.toml
+    as ``[pipeline] no_decision_loss_reasons`` before it is opened."""
     ws = Workspace.init(folder)
+    if no_decision:
+        ws.close()
+        toml = folder / "funnelboard.toml"
+        text = toml.read_text(encoding="utf-8")
+        listed = ", ".join(f'"{r}"' for r in no_decision)
+        edited = text.replace("no_decision_loss_reasons = []",
+                              f"no_decision_loss_reasons = [{listed}]")
+        assert edited != text
+        toml.write_text(edited, encoding="utf-8")
+        ws = Workspace.open(folder)
     for table, text in files.items():
         path = folder.parent / f"{folder.name}_{table}.csv"
         path.write_text(text, encoding="utf-8")
@@ -387,6 +405,138 @@ def test_history_decides_when_a_deal_closed(hist: Workspace) -> None:
                   as_of="2025-04-30")[Q2] == 1
 
 
+WIN_HISTORY_OPPS = """\
+opportunity_id,created_at,amount,stage,is_closed,is_won,close_date,probability
+W1,2025-01-05,10000,closed_won,true,true,2025-03-10,
+W2,2025-01-10,2000,closed_lost,true,false,2025-03-20,
+W3,2025-02-01,6000,closed_won,true,true,2025-05-10,
+W4,2025-02-15,4000,closed_lost,true,false,2025-05-20,
+W5,2024-01-10,7000,closed_won,true,true,2024-03-01,
+P1,2025-04-01,10000,discovery,false,false,2025-07-31,0.1
+P2,2025-04-05,20000,proposal,false,false,2025-08-31,0.6
+P3,2025-05-01,5000,negotiation,false,false,2025-07-15,0.9
+P4,2025-05-10,8000,demo,false,false,2025-09-30,
+P5,2025-06-01,3000,pilot,false,false,2025-09-30,
+"""
+WIN_HISTORY_STAGES = """\
+opportunity_id,stage,entered_at
+W1,discovery,2025-01-05
+W1,demo,2025-01-20
+W1,proposal,2025-02-10
+W1,closed_won,2025-03-10
+W2,discovery,2025-01-10
+W2,demo,2025-02-01
+W2,closed_lost,2025-03-20
+W3,discovery,2025-02-01
+W3,proposal,2025-03-01
+W3,closed_won,2025-05-10
+W4,discovery,2025-02-15
+W4,demo,2025-03-01
+W4,proposal,2025-04-01
+W4,closed_lost,2025-05-20
+W5,discovery,2024-01-10
+W5,negotiation,2024-02-01
+W5,closed_won,2024-03-01
+P1,discovery,2025-04-01
+P2,discovery,2025-04-05
+P2,proposal,2025-05-01
+P3,negotiation,2025-05-01
+"""
+
+
+@pytest.fixture(scope="module")
+def winhist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    ws = _build(tmp_path_factory.mktemp("pipeline") / "winhist", {
+        "opportunities": WIN_HISTORY_OPPS, "opportunity_stages": WIN_HISTORY_STAGES})
+    yield ws
+    ws.close()
+
+
+def test_weighted_pipeline_by_historical_stage_to_win_rate(winhist: Workspace) -> None:
+    """WIN HISTORY (USD). Closed: W1 won 03-10 (discovery, demo, proposal), W2 lost 03-20
+    (discovery, demo), W3 won 05-10 (discovery, proposal), W4 lost 05-20 (discovery, demo,
+    proposal), W5 won 2024-03-01 (discovery, negotiation). Open now: P1 discovery 10000 (row
+    0.1), P2 proposal 20000 (0.6), P3 negotiation 5000 (0.9), P4 demo 8000 (no row
+    probability, no history: stage default 0.2), P5 'pilot' 3000 (no probability at all).
+
+    A stage's rate at the measuring day T = won ÷ closed among deals closed by T with a close
+    date in the 365 days to T that had entered the stage.
+    Q2, T = 06-30 (window 2024-07-01 … 2025-06-30: W1 W2 W3 W4; W5 is too old):
+      discovery W1 W2 W3 W4 → 2/4; demo W1 W2 W4 → 1/3; proposal W1 W3 W4 → 2/3;
+      negotiation: none → CRM fallback.
+      P1 10000 × 1/2 = 5000; P2 20000 × 2/3 = 13333.33; P3 5000 × 0.9 (fallback) = 4500;
+      P4 8000 × 1/3 = 2666.67; P5 no rate, no probability → 0 → 25500 (unweighted 46000).
+      With CRM probabilities: 1000 + 12000 + 4500 + 1600 = 19100.
+    Q1, T = 03-31 (window 2024-04-01 … 2025-03-31: W1 won, W2 lost): open W3 in proposal
+      (since 03-01) → 1/1 × 6000; W4 in demo (since 03-01) → 1/2 × 4000 → 8000."""
+    q = {"grain": "quarter", "start": "2025-01-01", "end": "2025-06-30", "as_of": AS_OF}
+    res = winhist.metric("weighted_pipeline", probability="history", **q)
+    r = {row["period"]: row for row in res.rows}
+    assert r[Q2]["value"] == pytest.approx(25500)
+    ex = r[Q2]["extra"]
+    assert (ex["unweighted"], ex["crm_fallback"], ex["no_probability"], ex["probability"]) == (
+        pytest.approx(46000), 1, 1, "history")
+    assert ex["stage_win_rates"] == {
+        "discovery": {"won": 2, "closed": 4, "win_rate": 0.5},
+        "demo": {"won": 1, "closed": 3, "win_rate": pytest.approx(1 / 3)},
+        "proposal": {"won": 2, "closed": 3, "win_rate": pytest.approx(2 / 3)},
+        "negotiation": {"won": 0, "closed": 0, "win_rate": None},
+        "pilot": {"won": 0, "closed": 0, "win_rate": None}}
+    assert r[Q1]["value"] == pytest.approx(8000)
+    assert (r[Q1]["extra"]["crm_fallback"], r[Q1]["extra"]["no_probability"]) == (0, 0)
+    assert r[Q1]["extra"]["stage_win_rates"] == {
+        "proposal": {"won": 1, "closed": 1, "win_rate": 1.0},
+        "demo": {"won": 1, "closed": 2, "win_rate": 0.5}}
+    assert any("historical stage-to-win rate" in n and "crm_fallback" in n for n in res.notes)
+    crm = values(winhist, "weighted_pipeline", **q)
+    assert crm[Q2] == pytest.approx(19100)
+    assert values(winhist, "weighted_pipeline", probability="crm", **q) == crm
+
+
+def test_historical_weights_by_stage_add_up_and_ignore_filters(winhist: Workspace) -> None:
+    """By stage on 06-30: discovery 5000, proposal 13333.33, negotiation 4500 (fallback),
+    demo 2666.67, pilot 0 — summing to 25500. A filter does not change a stage's rate (it is
+    over all deals): stage=proposal alone still weighs P2 by 2/3."""
+    q = {"grain": "quarter", "start": "2025-04-01", "end": "2025-06-30", "as_of": AS_OF,
+         "probability": "history"}
+    got = values(winhist, "weighted_pipeline", by=["stage"], **q)
+    assert got == {(Q2, "discovery"): pytest.approx(5000),
+                   (Q2, "proposal"): pytest.approx(40000 / 3),
+                   (Q2, "negotiation"): pytest.approx(4500),
+                   (Q2, "demo"): pytest.approx(8000 / 3), (Q2, "pilot"): 0.0}
+    assert sum(got.values()) == pytest.approx(25500)
+    assert values(winhist, "weighted_pipeline", filters={"stage": "proposal"}, **q) == {
+        Q2: pytest.approx(40000 / 3)}
+
+
+def test_probability_option_is_checked() -> None:
+    with pytest.raises(UsageError, match="--probability"):
+        make_query("weighted_pipeline", probability="guess")
+
+
+def test_cli_metrics_show_passes_probability(tmp_path: Path) -> None:
+    """``funnelboard metrics show weighted_pipeline --probability history`` on WIN HISTORY
+    gives the Q2 value above (25500); a bad value is a plain sentence."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from funnelboard.cli.app import app
+
+    folder = tmp_path / "cli"
+    _build(folder, {"opportunities": WIN_HISTORY_OPPS,
+                    "opportunity_stages": WIN_HISTORY_STAGES}).close()
+    args = ["-w", str(folder), "--as-of", AS_OF, "metrics", "show", "weighted_pipeline",
+            "--grain", "quarter", "--start", "2025-04-01", "--end", "2025-06-30", "-f", "json"]
+    result = CliRunner().invoke(app, [*args, "--probability", "history"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["query"]["probability"] == "history"
+    assert out["rows"][0]["value"] == pytest.approx(25500)
+    bad = CliRunner().invoke(app, [*args, "--probability", "guess"])
+    assert bad.exit_code != 0 and "--probability 'guess' is not allowed" in bad.stderr
+
+
 # -- bookings and win rates ---------------------------------------------------------------------
 
 def test_bookings_and_won_revenue(deals: Workspace) -> None:
@@ -449,6 +599,90 @@ def test_win_rate_amount(deals: Workspace) -> None:
     """Q1: won 10000 ÷ closed 30000; Q2: won 5000 + 9000 ÷ closed 21000 (O6 7000 lost)."""
     got = values(deals, "win_rate_amount", grain="quarter", **H1_2025)
     assert got == {Q1: pytest.approx(1 / 3), Q2: pytest.approx(2 / 3)}
+
+
+NO_DECISION_OPPS = """\
+opportunity_id,created_at,amount,stage,is_closed,is_won,close_date,loss_reason
+N1,2025-03-01,10000,closed_won,true,true,2025-04-10,
+N2,2025-03-01,5000,closed_lost,true,false,2025-04-20,price
+N3,2025-03-01,8000,closed_lost,true,false,2025-05-05,No decision
+N4,2025-03-01,2000,closed_lost,true,false,2025-05-06,"  no DECISION "
+N5,2025-03-01,4000,closed_lost,true,false,2025-06-01,Went dark
+N6,2025-03-01,6000,closed_won,true,true,2025-06-15,
+N7,2025-03-01,1000,closed_lost,true,false,2025-06-20,
+N8,2025-03-01,3000,closed_won,true,true,2025-06-25,no decision
+"""
+NO_DECISION = ("No decision", "went dark")
+
+
+@pytest.fixture(scope="module")
+def undecided(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """NO DECISION: the deals above in a workspace whose settings list the "no decision"
+    loss reasons ``["No decision", "went dark"]``."""
+    ws = _build(tmp_path_factory.mktemp("pipeline") / "undecided",
+                {"opportunities": NO_DECISION_OPPS}, no_decision=NO_DECISION)
+    yield ws
+    ws.close()
+
+
+def test_no_decision_losses_leave_the_win_rate_denominator(undecided: Workspace) -> None:
+    """Settings: no_decision_loss_reasons = ["No decision", "went dark"], compared trimmed and
+    case-insensitively. All USD, all closed in Q2:
+      won  N1 04-10 10000, N6 06-15 6000, N8 06-25 3000 (its reason says no decision, but it
+           was won: only lost deals are left out)
+      lost N2 04-20 5000 (price), N7 06-20 1000 (no reason)
+      no decision: N3 05-05 8000 "No decision", N4 05-06 2000 "  no DECISION ",
+           N5 06-01 4000 "Went dark"
+    Q2 counts: 3 won ÷ (3 won + 2 lost) = 0.6, no_decision 3 (without the setting 3/8).
+    Q2 amounts: 19000 ÷ (19000 + 6000) = 0.76, no_decision 3 deals, 14000.
+    By month: Apr 1/2; May only no-decision losses → 0/0 → None (not 0), no_decision 2;
+    Jun 2 won ÷ 3 (N7 lost) with no_decision 1."""
+    q = {"start": "2025-04-01", "end": "2025-06-30", "as_of": AS_OF}
+    res = undecided.metric("win_rate", grain="quarter", **q)
+    (r,) = res.rows
+    assert (r["value"], r["numerator"], r["denominator"], r["n"]) == (0.6, 3, 5, 5)
+    assert r["extra"] == {"won": 3, "lost": 2, "no_decision": 3}
+    assert any("no_decision_loss_reasons" in n for n in res.notes)
+    (a,) = undecided.metric("win_rate_amount", grain="quarter", **q).rows
+    assert (a["value"], a["numerator"], a["denominator"]) == (
+        pytest.approx(0.76), pytest.approx(19000), pytest.approx(25000))
+    assert (a["extra"]["no_decision"], a["extra"]["no_decision_amount"]) == (
+        3, pytest.approx(14000))
+    assert a["extra"]["lost_amount"] == pytest.approx(6000)
+    monthly = rows(undecided, "win_rate", grain="month", **q)
+    assert [(m["value"], m["extra"]["no_decision"]) for m in monthly.values()] == [
+        (0.5, 0), (None, 2), (pytest.approx(2 / 3), 1)]
+    assert (monthly[D(2025, 5, 1)]["numerator"], monthly[D(2025, 5, 1)]["denominator"]) == (0, 0)
+
+
+def test_no_decision_matches_a_plain_python_count_and_is_off_by_default(
+        undecided: Workspace, tmp_path: Path) -> None:
+    """Cross-check from the CSV text in plain Python (reasons trimmed and lower-cased); and the
+    same deals in a workspace with the default settings (no "no decision" reasons) count
+    every loss: Q2 3 ÷ 8, and extra has no no_decision."""
+    import csv
+    import io
+
+    wanted = {r.strip().lower() for r in NO_DECISION}
+    won = closed = 0
+    for row in csv.DictReader(io.StringIO(NO_DECISION_OPPS)):
+        undecided_loss = row["is_won"] != "true" and row["loss_reason"].strip().lower() in wanted
+        won += row["is_won"] == "true"
+        closed += not undecided_loss
+    q = {"grain": "quarter", "start": "2025-04-01", "end": "2025-06-30", "as_of": AS_OF}
+    (r,) = undecided.metric("win_rate", **q).rows
+    assert (r["numerator"], r["denominator"]) == (won, closed) == (3, 5)
+    plain = _build(tmp_path / "plain", {"opportunities": NO_DECISION_OPPS})
+    try:
+        (p,) = plain.metric("win_rate", **q).rows
+        assert (p["value"], p["extra"]) == (3 / 8, {"won": 3, "lost": 5})
+    finally:
+        plain.close()
+
+
+def test_win_rate_definitions_mention_no_decision() -> None:
+    for key in ("win_rate", "win_rate_amount"):
+        assert "no_decision_loss_reasons" in resolve(key, Settings()).definition
 
 
 def test_cohort_win_rate(deals: Workspace) -> None:
@@ -565,6 +799,47 @@ def test_coverage_and_attainment_without_a_target_are_none(deals: Workspace) -> 
     assert any("target" in n for n in res.notes)
     assert values(deals, "bookings_target_attainment", grain="month", start="2025-04-01",
                   end="2025-04-30", as_of=AS_OF) == {D(2025, 4, 1): None}
+
+
+def test_pipeline_coverage_of_the_next_quarter(deals: Workspace) -> None:
+    """As of 05-15 with the range running to 09-30: Q2 (running) as before, 2.8; Q3 (starts
+    after the as-of date, partial) = deals open on 05-15 with a close date in Q3: O4 (07-15,
+    8000 EUR at the 05-15 rate 1.10 = 8800); O7 (08-30, GBP) has no rate and is left out
+    ÷ Q3 target 4400 = 2.0. Nothing is booked in Q3 yet, so the remaining target is the
+    whole 4400; no stale deals; required coverage 7/3 (the same historical rate) is not met.
+    As of 06-30, a range of Q3 only: O4 at 1.20 = 9600 ÷ 4400."""
+    res = deals.metric("pipeline_coverage", grain="quarter", start="2025-04-01",
+                       end="2025-09-30", as_of="2025-05-15")
+    r = {row["period"]: row for row in res.rows}
+    q3 = D(2025, 7, 1)
+    assert list(r) == [Q2, q3]
+    assert r[Q2]["value"] == pytest.approx(2.8) and r[Q2]["extra"]["future"] is False
+    row = r[q3]
+    assert (row["value"], row["numerator"], row["denominator"], row["n"]) == (
+        pytest.approx(2.0), pytest.approx(8800), 4400.0, 1)
+    assert (row["partial"], row["period_end"]) == (True, D(2025, 9, 30))
+    ex = row["extra"]
+    assert (ex["future"], ex["finished"], ex["measured_on"]) == (True, False, D(2025, 5, 15))
+    assert (ex["booked_to_date"], ex["remaining_target"]) == (0.0, 4400.0)
+    assert ex["coverage_of_remaining"] == pytest.approx(2.0)
+    assert (ex["stale_excluded"], ex["meets_bar"], ex["meets_required"]) == (0, False, False)
+    assert ex["required_coverage"] == pytest.approx(7 / 3)
+    assert any("after the as-of date" in n for n in res.notes)
+    assert values(deals, "pipeline_coverage", grain="quarter", start="2025-07-01",
+                  end="2025-09-30", as_of=AS_OF) == {q3: pytest.approx(9600 / 4400)}
+
+
+def test_periods_to_come_without_a_target_are_none(deals: Workspace) -> None:
+    """By month as of 05-15 to 07-31: no monthly targets. May (running): open deals closing
+    05-15 … 05-31: O6 7000 (O9, 05-01, is stale); June: O5 12000 + O8 9000; July: O4 8800.
+    Every value is None (no target), the numerators are kept, and a note names the months."""
+    res = deals.metric("pipeline_coverage", grain="month", start="2025-05-01",
+                       end="2025-07-31", as_of="2025-05-15")
+    got = {r["period"]: (r["value"], r["numerator"], r["partial"]) for r in res.rows}
+    assert got == {D(2025, 5, 1): (None, pytest.approx(7000), True),
+                   D(2025, 6, 1): (None, pytest.approx(21000), True),
+                   D(2025, 7, 1): (None, pytest.approx(8800), True)}
+    assert any("month starting 2025-07-01" in n for n in res.notes)
 
 
 # -- velocity -----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from 9 March and until 2 November 2025):
     n5       03-01 05:00Z        03-01 00:00      a3       paid_search
     n6       04-01 03:00Z        03-31 23:00      a2       webinar        customer entry only
     n7       05-31 12:00Z        05-31 08:00      a3       event          no stage
-    n8       06-30 23:00Z        06-30 19:00      -        webinar        lead 07-01 02:00Z = 06-30 local
+    n8       06-30 23:00Z        06-30 19:00      -        webinar        lead 07-01 02:00Z (06-30)
     n9       07-01 05:00Z        07-01 01:00      a1       webinar        after the as-of date
     n10      04-10 14:00Z        04-10 10:00      a3       paid_search
     n11      10-28 14:00Z        10-28 10:00      a2       webinar        MQL→SQL across 2 November

@@ -64,6 +64,9 @@ CompareOpt = Annotated[str | None, typer.Option(
     "--compare", help="previous (the period before) or yoy (a year earlier).")]
 TransitionOpt = Annotated[str | None, typer.Option(
     "--transition", help="cohort_maturity only: the transition, e.g. lead_to_customer.")]
+ProbabilityOpt = Annotated[str | None, typer.Option(
+    "--probability", help="weighted_pipeline only: crm (the deals' probabilities, default) or "
+    "history (the historical stage-to-win rate).")]
 
 
 def friendly(fn: F) -> F:
@@ -352,6 +355,7 @@ def metrics_show(
     start: StartOpt = None, end: EndOpt = None, grain: GrainOpt = "month", by: ByOpt = None,
     filter_: FilterOpt = None, basis: BasisOpt = "cohort", rule: RuleOpt = "cumulative",
     level: LevelOpt = "contact", compare: CompareOpt = None, transition: TransitionOpt = None,
+    probability: ProbabilityOpt = None,
     fmt: DataFormatOpt = "table", workspace: WorkspaceOpt = None, as_of: AsOfOpt = None,
 ) -> None:
     """Compute one metric per period (and per dimension with --by).
@@ -362,7 +366,8 @@ def metrics_show(
     _check_format(fmt, ("table", "csv", "json"))
     state = _state(ctx, workspace, as_of)
     query = _query(state, start=start, end=end, grain=grain, by=by, filters=filter_,
-                   basis=basis, rule=rule, level=level, compare=compare, transition=transition)
+                   basis=basis, rule=rule, level=level, compare=compare, transition=transition,
+                   probability=probability)
     with Workspace.open(state.workspace, read_only=True) as ws:
         result = services.metric(ws, key, **query)
         fiscal_start = ws.settings.fiscal_year_start_month

@@ -388,31 +388,53 @@ def _bookings(engine: Engine, metric: MetricDef, query: MetricQuery,
     return rows
 
 
+def no_decision_reasons(engine: Engine) -> list[str]:
+    """``settings.no_decision_loss_reasons`` trimmed and lower-cased (compared that way)."""
+    return sorted({r.strip().lower() for r in engine.settings.no_decision_loss_reasons
+                   if r.strip()})
+
+
 def _win_rate(engine: Engine, metric: MetricDef, query: MetricQuery,
               notes: list[str]) -> list[dict[str, Any]]:
-    """won ÷ (won + lost) among deals closed in the period: counts, or amounts."""
+    """won ÷ (won + lost) among deals closed in the period: counts, or amounts. Lost deals
+    with a "no decision" loss reason (settings) are left out of the denominator."""
     amounts = bool(metric.params.get("amount"))
-    t = closed_deals(engine, metric, query)
+    reasons = no_decision_reasons(engine)
+    t = closed_deals(engine, metric, query, dims=("loss_reason",) if reasons else ())
     if amounts:
         t = _in_currency(engine, t, query, notes, "closed deals")
         t = t.filter(t[AMOUNT].notnull())
-        aggs = {"won": t[AMOUNT].sum(where=t.won_now), "closed": t[AMOUNT].sum(),
-                "won_n": t.count(where=t.won_now), "n": t.count()}
-    else:
-        aggs = {"won": t.count(where=t.won_now), "closed": t.count(),
-                "won_n": t.count(where=t.won_now), "n": t.count()}
+    nd = (~t.won_now & t.loss_reason.lower().isin(reasons)).fill_null(False) if reasons \
+        else ibis.literal(False)
+    t = t.mutate(fb_no_decision=nd)
+    counted = ~t.fb_no_decision
+    aggs: dict[str, ir.Value] = {
+        "won_n": t.count(where=t.won_now), "n": t.count(where=counted),
+        "nd": t.count(where=t.fb_no_decision)}
+    if amounts:
+        aggs |= {"won": t[AMOUNT].sum(where=t.won_now), "closed": t[AMOUNT].sum(where=counted),
+                 "nd_amount": t[AMOUNT].sum(where=t.fb_no_decision)}
     agg = t.group_by(period=_bucket(t.close_date, engine, query),
                      **{d: t[d] for d in query.by}).aggregate(**aggs)
-    rows = []
+    rows, left_out = [], 0
     for r in engine.execute(agg):
+        n, won_n, nd_n = _int(r["n"]), _int(r["won_n"]), _int(r["nd"])
         won, closed = (_num(r["won"]) or 0.0, _num(r["closed"]) or 0.0) if amounts else \
-            (_int(r["won"]), _int(r["closed"]))
-        n, won_n = _int(r["n"]), _int(r["won_n"])
+            (won_n, n)
         extra: dict[str, Any] = {"won": won_n, "lost": n - won_n}
         if amounts:
             extra = {**extra, "won_amount": won, "lost_amount": closed - won}
+        if reasons:
+            extra["no_decision"] = nd_n
+            if amounts:
+                extra["no_decision_amount"] = _num(r["nd_amount"]) or 0.0
+            left_out += nd_n
         rows.append({"period": r["period"], **_keys(r, query), "value": _div(won, closed),
                      "numerator": won, "denominator": closed, "n": n, "extra": extra})
+    if left_out:
+        notes.append(f"Left out of the denominator: {_plural(left_out, 'lost deal', 'lost deals')}"
+                     " with a \"no decision\" loss reason (settings "
+                     "pipeline.no_decision_loss_reasons); extra.no_decision counts them.")
     return rows
 
 
@@ -474,10 +496,12 @@ def _deal_size(engine: Engine, metric: MetricDef, query: MetricQuery,
 
 # -- stocks at period ends ----------------------------------------------------------------------
 
-def grid(engine: Engine, query: MetricQuery, first_day: dt.date | None
-         ) -> list[tuple[dt.date, dt.date]]:
+def grid(engine: Engine, query: MetricQuery, first_day: dt.date | None, *,
+         future: bool = False) -> list[tuple[dt.date, dt.date]]:
     """``(period start, day the stock is measured)`` of every period the query covers: the
-    period's last day, or the window's end (as-of date) for the running period."""
+    period's last day, or the window's end (as-of date) for the running period. With
+    ``future``, periods after the as-of date up to ``query.end`` are kept too (measured on
+    the as-of date)."""
     window = Window.of(query)
     if query.start is not None:
         first: dt.date | None = _start_of(query.start, engine, query)
@@ -486,6 +510,8 @@ def grid(engine: Engine, query: MetricQuery, first_day: dt.date | None
     if first is None:
         return []
     last = _start_of(window.end, engine, query)
+    if future and query.end is not None and query.end > query.as_of:
+        last = _start_of(query.end, engine, query)
     return [(p, min(periods.period_end(p, query.grain), window.end))
             for p in periods.periods_between(first, last, query.grain)]
 
@@ -577,35 +603,89 @@ def _zero_filled(rows: list[dict[str, Any]], cells: list[tuple[dt.date, dt.date]
     return out
 
 
+def stage_win_rates(engine: Engine, query: MetricQuery,
+                    cells: list[tuple[dt.date, dt.date]]) -> ir.Table:
+    """Historical stage-to-win rates at each cell's measuring day ``t_day``: one row per
+    (``r_period``, ``r_stage``) with ``r_won`` and ``r_closed`` — deals closed by ``t_day``
+    (status as in :func:`deals`) with a close date in the :data:`HISTORY_DAYS` days to it
+    (inclusive) whose ``opportunity_stages`` history entered the stage on or before it.
+    Over all deals: the query's breakdown and filters do not change a stage's rate."""
+    d = deals(engine, query.replace(by=(), filters=()))
+    span = dt.timedelta(days=HISTORY_DAYS - 1)
+    pm = ibis.memtable({"r_period": [p for p, _ in cells], "r_day": [t for _, t in cells],
+                        "r_from": [t - span for _, t in cells]},
+                       schema={"r_period": "date", "r_day": "date", "r_from": "date"})
+    c = d.join(pm, [d.closed_now, d.closed_day <= pm.r_day, d.close_date >= pm.r_from,
+                    d.close_date <= pm.r_day])
+    h = history(engine)
+    h = h.select(e_oid=h.h_oid, e_stage=h.h_stage, e_day=h.h_at.date())
+    c = c.join(h, [c.oid == h.e_oid, h.e_day <= c.r_day])
+    return c.group_by(r_period=c.r_period, r_stage=c.e_stage).aggregate(
+        r_won=c.oid.nunique(where=c.won_now), r_closed=c.oid.nunique())
+
+
+def _stage_rate_lists(engine: Engine, j: ir.Table, query: MetricQuery
+                      ) -> dict[tuple[Any, ...], dict[str, dict[str, Any]]]:
+    """Per cell: the historical rate of each stage its open deals were in."""
+    s = j.filter(j.stage_t.notnull())
+    agg = s.group_by(period=s.period, fb_stage=s.stage_t,
+                     **{d: s[d] for d in query.by if d != "stage"}).aggregate(
+        won=s.r_won.max(), closed=s.r_closed.max())
+    out: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
+    for r in engine.execute(agg):
+        r = {**r, "stage": r["fb_stage"]}
+        won, closed = _int(r["won"]), _int(r["closed"])
+        out.setdefault(_target_keys(r, query), {})[r["fb_stage"]] = {
+            "won": won, "closed": closed, "win_rate": _div(won, closed)}
+    return out
+
+
 def _pipeline(engine: Engine, metric: MetricDef, query: MetricQuery,
               notes: list[str]) -> list[dict[str, Any]]:
-    """open_pipeline and weighted_pipeline at each period end."""
+    """open_pipeline and weighted_pipeline at each period end (weighted by the CRM
+    probability, or with ``probability="history"`` by the historical stage-to-win rate)."""
     weighted = metric.params.get("calc") == "weighted_pipeline"
+    by_history = weighted and query.probability == "history"
     cells = grid(engine, query, _first_created(engine, query))
     if not cells:
         return []
     j = open_deals(engine, query, notes, cells, source=_tracks_source(metric, query))
+    if by_history:
+        rates = stage_win_rates(engine, query, cells)
+        j = j.left_join(rates, [j.period == rates.r_period, j.stage_t == rates.r_stage])
+        j = j.mutate(fb_weight=ibis.ifelse(
+            j.r_closed.notnull(), j.r_won.cast("float64") / j.r_closed.cast("float64"),
+            j.prob_t), fb_fallback=j.r_closed.isnull() & j.prob_t.notnull())
+    else:
+        j = j.mutate(fb_weight=j.prob_t, fb_fallback=ibis.literal(False))
     stale = j.close_date < j.t_day
     priced = j[AMOUNT].notnull()
     agg = j.group_by(period=j.period, **{d: j[d] for d in query.by}).aggregate(
-        amount=j[AMOUNT].sum(), weighted=(j[AMOUNT] * j.prob_t).sum(),
-        deals=j.count(where=priced), no_prob=j.count(where=priced & j.prob_t.isnull()),
+        amount=j[AMOUNT].sum(), weighted=(j[AMOUNT] * j.fb_weight).sum(),
+        deals=j.count(where=priced), no_prob=j.count(where=priced & j.fb_weight.isnull()),
+        fallback=j.count(where=priced & j.fb_fallback),
         stale=j.count(where=stale & priced), stale_amount=j[AMOUNT].sum(where=stale),
         hist=j.count(where=j.from_history), all_rows=j.count(), day=j.t_day.max())
     result = engine.execute(agg)
     _history_note(notes, sum(_int(r["hist"]) for r in result),
                   sum(_int(r["all_rows"]) for r in result))
     lists = _stale_lists(engine, j, query)
+    used = _stage_rate_lists(engine, j, query) if by_history else {}
     rows = []
     for r in result:
         amount = _num(r["amount"]) or 0.0
+        key = (r["period"], *[_dim(r[d]) for d in query.by])
         extra: dict[str, Any] = {
             "measured_on": r["day"], "stale": _int(r["stale"]),
             "stale_amount": _num(r["stale_amount"]) or 0.0,
-            "stale_deals": lists.get((r["period"], *[_dim(r[d]) for d in query.by]), [])}
+            "stale_deals": lists.get(key, [])}
         if weighted:
             value = _num(r["weighted"]) or 0.0
             extra = {**extra, "unweighted": amount, "no_probability": _int(r["no_prob"])}
+            if by_history:
+                extra = {**extra, "probability": "history",
+                         "crm_fallback": _int(r["fallback"]),
+                         "stage_win_rates": used.get(key, {})}
         else:
             value = amount
         rows.append({"period": r["period"], **_keys(r, query), "value": value,
@@ -617,6 +697,15 @@ def _pipeline(engine: Engine, metric: MetricDef, query: MetricQuery,
                      "probability (a stage not in settings.opportunity_stages, or a closed "
                      "deal without stage history for the time it was open) and add nothing "
                      "to weighted pipeline; they are counted in extra.no_probability.")
+    if by_history:
+        fallback = sum(_int(r["fallback"]) for r in result)
+        notes.append(
+            "Weighted by the historical stage-to-win rate: won ÷ (won + lost) among deals "
+            f"closed in the {HISTORY_DAYS} days to each measuring day whose stage history "
+            "entered the deal's stage (extra.stage_win_rates)."
+            + (f" {_plural(fallback, 'open deal-period is', 'open deal-periods are')} in a "
+               "stage without closed history and use the CRM probability "
+               "(extra.crm_fallback)." if fallback else ""))
     if any(_int(r["stale"]) for r in result):
         notes.append("Open pipeline includes stale deals (open, with a close date before the "
                      "period end); extra.stale_deals lists them.")
@@ -626,6 +715,9 @@ def _pipeline(engine: Engine, metric: MetricDef, query: MetricQuery,
                                  "stale_deals": []}
         if weighted:
             extra = {**extra, "unweighted": 0.0, "no_probability": 0}
+            if by_history:
+                extra = {**extra, "probability": "history", "crm_fallback": 0,
+                         "stage_win_rates": {}}
         return {"value": 0.0, "numerator": None, "denominator": None, "n": 0, "extra": extra}
 
     return _zero_filled(rows, cells, query, empty)
@@ -736,26 +828,28 @@ def _historical_win_rate(engine: Engine, metric: MetricDef, query: MetricQuery,
 
 def _coverage(engine: Engine, metric: MetricDef, query: MetricQuery,
               notes: list[str]) -> list[dict[str, Any]]:
-    """pipeline_coverage for the running period; attainment in extra for finished ones."""
-    cells = grid(engine, query, _first_created(engine, query))
+    """pipeline_coverage for the running period and the periods still to come (up to the
+    query's end); attainment in extra for finished ones."""
+    cells = grid(engine, query, _first_created(engine, query), future=True)
     if not cells:
         return []
     goal = targets(engine, query, notes)
     won = _won_by_period(engine, metric, query, notes)
-    running = [(p, d) for p, d in cells if periods.period_end(p, query.grain) > query.as_of]
+    unfinished = [p for p, _ in cells if periods.period_end(p, query.grain) > query.as_of]
     open_in: dict[tuple[Any, ...], dict[str, Any]] = {}
-    if running:
-        p, _ = running[0]
-        end = periods.period_end(p, query.grain)
-        j = open_deals(engine, query, notes, [(p, query.as_of)])
-        j = j.filter(j.close_date.notnull(), j.close_date >= p, j.close_date <= end)
+    if unfinished:
+        # deals open on the as-of date, by the period their close date falls in
+        first, last = unfinished[0], periods.period_end(unfinished[-1], query.grain)
+        j = open_deals(engine, query, notes, [(first, query.as_of)])
+        j = j.filter(j.close_date.notnull(), j.close_date >= first, j.close_date <= last)
         stale = j.close_date < ibis.literal(query.as_of)
-        agg = j.group_by(period=j.period, **{d: j[d] for d in query.by}).aggregate(
+        agg = j.group_by(period=_bucket(j.close_date, engine, query),
+                         **{d: j[d] for d in query.by}).aggregate(
             amount=j[AMOUNT].sum(where=~stale), deals=j.count(where=~stale & j[AMOUNT].notnull()),
             stale=j.count(where=stale), stale_amount=j[AMOUNT].sum(where=stale))
         for r in engine.execute(agg):
             open_in[_target_keys(r, query)] = r
-    history_rate = _historical_win_rate(engine, metric, query, notes) if running else {}
+    history_rate = _historical_win_rate(engine, metric, query, notes) if unfinished else {}
     keys = set(goal) | set(won) | set(open_in)
     if not query.by:
         keys |= {(p,) for p, _ in cells}
@@ -783,8 +877,9 @@ def _coverage(engine: Engine, metric: MetricDef, query: MetricQuery,
         rows.append({"period": k[0], **dims, "value": value, "numerator": amount,
                      "denominator": target, "n": _int(r.get("deals")),
                      "extra": {
-                         "finished": False, "target": target, "booked_to_date": booked,
-                         "remaining_target": remaining,
+                         "finished": False, "future": k[0] > query.as_of,
+                         "measured_on": query.as_of, "target": target,
+                         "booked_to_date": booked, "remaining_target": remaining,
                          "coverage_of_remaining": _div(amount, remaining),
                          "bar": COVERAGE_BAR,
                          "meets_bar": None if value is None else value >= COVERAGE_BAR,
@@ -796,9 +891,15 @@ def _coverage(engine: Engine, metric: MetricDef, query: MetricQuery,
     if any(r["extra"].get("finished") for r in rows):
         notes.append("A finished period has no coverage: its row shows "
                      "bookings_target_attainment (bookings ÷ target) in extra instead.")
-    if running and not any(goal.get(k) for k in goal if k[0] == running[0][0]):
-        notes.append("No bookings target for the running period; coverage needs a targets row "
-                     "with metric 'bookings'.")
+    if any(p > query.as_of for p in unfinished):
+        notes.append("Periods after the as-of date show the deals open on the as-of date whose "
+                     "close date falls in them.")
+    missing = [p for p in unfinished if not any(goal.get(k) for k in goal if k[0] == p)]
+    if missing:
+        named = ["the running period" if p <= query.as_of
+                 else f"the {query.grain} starting {p.isoformat()}" for p in missing]
+        notes.append(f"No bookings target for {', '.join(named)}; coverage needs a targets "
+                     "row with metric 'bookings'.")
     return rows
 
 
@@ -1062,18 +1163,27 @@ _def("weighted_pipeline", "Weighted pipeline", "pipeline", "currency", "up", "st
      "open_pipeline (stale deals included and listed). The probability is the deal's own "
      "while it sits in its current stage, else the configured default "
      "(settings.opportunity_stages) of the stage it was in then; a deal without a known "
-     "probability adds nothing and is counted in extra.no_probability. " + _STATUS,
+     "probability adds nothing and is counted in extra.no_probability. With probability "
+     "history (--probability history) a deal's weight is instead the historical win rate of "
+     "the stage it was in then: won ÷ (won + lost), counted in deals, among all "
+     "opportunities (whatever the breakdown or filters) that had closed by the measuring day "
+     "with a close date in the 365 days to it (inclusive) and whose opportunity_stages "
+     "history entered that stage on or before it; a stage without such closed deals falls "
+     "back to the CRM probability, counted in extra.crm_fallback, and the rates used are in "
+     "extra.stage_win_rates. " + _STATUS,
      "weighted_pipeline", dimensions=_DEAL_AND_STAGE)
 _def("pipeline_coverage", "Pipeline coverage", "pipeline", "ratio", "up", "ratio", True,
      "close_date within the running period, measured on the as-of date",
-     "For the period that ends after the as-of date: open deals (all types) with a close "
-     "date inside the period and not stale (close date on or after the as-of date) ÷ the "
-     "period's targets row with metric bookings. Extra shows it against 3× and against the "
-     "coverage the historical win rate requires (1 ÷ amount win rate over the 365 days to "
+     "For each period that ends after the as-of date — the running one and, when the range "
+     "ends after the as-of date, the periods still to come — the deals open on the as-of "
+     "date (all types) with a close date inside the period and not stale (close date on or "
+     "after the as-of date) ÷ the period's targets row with metric bookings; a period still "
+     "to come has no bookings yet and no stale deals. Extra shows it against 3× and against "
+     "the coverage the historical win rate requires (1 ÷ amount win rate over the 365 days to "
      "the as-of date), plus bookings to date and the coverage of the remaining target. A "
      "finished period has no coverage: its row shows bookings ÷ target "
      "(bookings_target_attainment) in extra. Quarter and year targets may be the sum of "
-     "complete finer targets.", "coverage")
+     "complete finer targets.", "coverage", future=True)
 _def("bookings_target_attainment", "Bookings target attainment", "revenue", "ratio", "up",
      "ratio", False, "opportunity close_date",
      "Bookings (amounts of deals won with a close date in the period) ÷ the period's targets "
@@ -1092,13 +1202,17 @@ _def("marketing_sourced_revenue", "Marketing-sourced revenue", "revenue", "curre
      "close date in the period, every type (filter type=new_business for net new "
      "business). " + _SOURCE + " " + _MONEY, "bookings", dimensions=_NO_SOURCE,
      marketing=True)
+_NO_DECISION = ("Lost deals whose loss_reason is one of settings "
+                "pipeline.no_decision_loss_reasons (compared trimmed and case-insensitively; "
+                "none by default) are 'no decision' losses: they are left out of the "
+                "denominator and counted in extra.no_decision.")
 _def("win_rate", "Win rate", "revenue", "ratio", "up", "ratio", False, "opportunity close_date",
      "Deals won ÷ deals closed (won + lost) among opportunities closed with a close date in "
-     "the period, every type, counted in deals. " + _STATUS, "win_rate")
+     "the period, every type, counted in deals. " + _NO_DECISION + " " + _STATUS, "win_rate")
 _def("win_rate_amount", "Win rate (amount)", "revenue", "ratio", "up", "ratio", False,
      "opportunity close_date",
      "Amount won ÷ amount closed (won + lost) among opportunities closed with a close date in "
-     "the period, every type. " + _MONEY, "win_rate", amount=True)
+     "the period, every type. " + _NO_DECISION + " " + _MONEY, "win_rate", amount=True)
 _def("cohort_win_rate", "Cohort win rate", "revenue", "ratio", "up", "ratio", False,
      "opportunity created_at",
      "Of the opportunities created in the period, the share won by the as-of date (won ÷ "
