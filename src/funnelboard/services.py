@@ -221,7 +221,9 @@ def build_demo(folder: Path, *, contacts: int, seed: int, end: dt.date | None,
     from funnelboard.demo import generate, import_order
 
     results = []
-    with Workspace.init(folder) as ws, tempfile.TemporaryDirectory() as tmp:
+    Workspace.init(folder).close()
+    _demo_settings(folder)
+    with Workspace.open(folder) as ws, tempfile.TemporaryDirectory() as tmp:
         files = generate(Path(tmp), contacts=contacts, seed=seed, end=end, progress=progress)
         order = [t for t in import_order() if t in files]
         for i, table in enumerate(order):
@@ -233,6 +235,17 @@ def build_demo(folder: Path, *, contacts: int, seed: int, end: dt.date | None,
                                      + "; ".join(x.message for x in result.issues.errors))
             results.append(result)
     return results
+
+
+def _demo_settings(folder: Path) -> None:
+    """The demo company records "No decision" losses; its settings say they are no decision,
+    so win rates show the setting at work."""
+    from funnelboard.settings import SETTINGS_FILE
+
+    path = folder / SETTINGS_FILE
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("no_decision_loss_reasons = []",
+                                 'no_decision_loss_reasons = ["No decision"]'), encoding="utf-8")
 
 
 # -- metrics -------------------------------------------------------------------------------------

@@ -171,7 +171,7 @@ class Workspace:
     def metric(self, key: str, **query: Any) -> MetricResult:
         """Compute one metric; the options are those of ``funnelboard metrics show`` (see
         docs/metrics-engine.md): start, end, as_of, grain, by, filters, basis, rule, level,
-        compare, transition."""
+        compare, transition, probability."""
         return compute(self.engine(), make_query(key, timezone=self.settings.timezone, **query))
 
     def funnel(self, **query: Any) -> MetricResult:

@@ -233,22 +233,17 @@ def _how_made(count: int) -> list[str]:
     ]
 
 
-def _grammar_section(settings: Settings, grammar: dict[str, Example]) -> list[str]:
-    stages = list(settings.stages)
-    lines = [
-        "### Keys the funnel grammar accepts",
-        "",
+def _funnel_intro(settings: Settings) -> list[str]:
+    return [
         "Funnel keys follow the workspace's stages (here "
-        f"{' → '.join(stages)}): a count per stage (its plural), `<a>_to_<b>_rate` and "
-        "`<a>_to_<b>_days` for every ordered pair, all listed below. `<a>_to_<b>_rate_<N>d` "
-        "(N = 30, 60, 90 or 180) counts only conversions within N days of contact creation; "
-        "these keys are accepted for every pair but not listed one by one. Any funnel key "
-        "takes `--level account` (an account reaches a stage with its first contact).",
+        f"{' → '.join(settings.stages)}): a count per stage (its plural), `<a>_to_<b>_rate` "
+        "and `<a>_to_<b>_days` for every ordered pair, all listed below. "
+        "`<a>_to_<b>_rate_<N>d` (N = 30, 60, 90 or 180) counts only conversions within N "
+        "days of contact creation; these keys are accepted for every pair but not listed one "
+        "by one (an example closes this section). Any funnel key takes `--level account` (an "
+        "account reaches a stage with its first contact).",
         "",
     ]
-    for key, example in grammar.items():
-        lines += _metric_section(resolve(key, settings), example, heading="####")
-    return lines
 
 
 def render_reference(examples: dict[str, Example], grammar: dict[str, Example] | None = None,
@@ -261,9 +256,12 @@ def render_reference(examples: dict[str, Example], grammar: dict[str, Example] |
     for group, members in groups:
         lines += [f"## {group_title(group)}", ""]
         if group == "funnel":
-            lines += _grammar_section(settings, grammar or {})
+            lines += _funnel_intro(settings)
         for metric in members:
             lines += _metric_section(metric, examples.get(metric.key))
+        if group == "funnel":
+            for key, example in (grammar or {}).items():
+                lines += _metric_section(resolve(key, settings), example)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
