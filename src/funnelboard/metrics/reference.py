@@ -16,6 +16,7 @@ import re
 import shlex
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -115,9 +116,24 @@ def clean_output(text: str) -> str:
     return "\n".join(lines)
 
 
+def drop_definition(output: str, definition: str) -> str:
+    """``output`` without the definition paragraph ``metrics show`` prints above its table
+    (the page shows it right above the example), when it starts with it."""
+    target = " ".join(definition.split())
+    lines = output.splitlines()
+    text = ""
+    for i, line in enumerate(lines):
+        text = f"{text} {line.strip()}".strip()
+        if text == target:
+            return "\n".join(lines[i + 1:])
+        if not target.startswith(text):
+            break
+    return output
+
+
 def run_example(folder: Path, key: str, options: str) -> Example:
-    """Run one example through the CLI on the workspace ``folder``: standard output, then the
-    notes and errors printed on standard error."""
+    """Run one example through the CLI on the workspace ``folder``: standard output (without
+    the definition paragraph on top), then the notes and errors printed on standard error."""
     from typer.testing import CliRunner
 
     from funnelboard.cli.app import app
@@ -127,7 +143,9 @@ def run_example(folder: Path, key: str, options: str) -> Example:
     text = result.stdout.rstrip("\n") + "\n" + result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         text += f"\n{type(result.exception).__name__}: {result.exception}"
-    return Example(key, command_line(key, options), result.exit_code, clean_output(text))
+    definition = resolve(key, Settings()).definition
+    return Example(key, command_line(key, options), result.exit_code,
+                   clean_output(drop_definition(clean_output(text), definition)))
 
 
 def run_examples(folder: Path, examples: dict[str, str],
@@ -202,48 +220,51 @@ def _index(groups: list[tuple[str, list[MetricDef]]]) -> list[str]:
     return [*lines, ""]
 
 
+def _para(text: str) -> list[str]:
+    """A prose paragraph wrapped at 100 columns, then a blank line."""
+    return [*textwrap.wrap(text, 100, break_long_words=False, break_on_hyphens=False), ""]
+
+
 def _how_made(count: int) -> list[str]:
     return [
         "## How this page is made",
         "",
-        f"`make docs` runs `python -m funnelboard.metrics.reference docs/metrics.md`. It lists "
-        f"the {count} metrics of a workspace with the default settings (funnel stages lead → "
-        "mql → sql → opportunity → customer, reporting currency USD, time zone UTC, fiscal "
-        "year starting in January), builds the demo company and runs every example through "
-        "the CLI. The demo is the same on every run (same seed, same end date):",
-        "",
+        *_para(f"`make docs` runs `python -m funnelboard.metrics.reference docs/metrics.md`. It "
+               f"lists the {count} metrics of a workspace with the default settings (funnel "
+               "stages lead → mql → sql → opportunity → customer, reporting currency USD, time "
+               "zone UTC, fiscal year starting in January), builds the demo company and runs "
+               "every example through the CLI. The demo is the same on every run (same seed, "
+               "same end date):"),
         "```console",
         f"$ {demo_command()}",
         "```",
         "",
-        f"It holds three years of synthetic B2B SaaS data ending on {AS_OF}, about "
-        f"{DEMO_CONTACTS:,} contacts and every canonical table. Every example runs as of "
-        f"{AS_OF} (`--as-of`), so run in the folder above the demo the commands below print "
-        f"the same numbers. The outputs are the table format at {WIDTH} columns: standard "
-        "output first, then the notes the CLI prints on standard error.",
-        "",
-        "Reading the outputs: a ratio shows as a percentage, an amount in the reporting "
-        "currency with two decimals, days and hours with one decimal. `-` is a metric with no "
-        "value (an empty denominator, nothing to measure), never a zero. `n` is the units "
-        "behind the value (the count itself, a rate's denominator, the measured items of a "
-        "median). A period marked `*` is partial: clipped by the range or the as-of date. The "
-        "definition above each table is the one the UI shows next to the number; "
-        "`--format json` gives every field of a result, `extra` included.",
-        "",
+        *_para(f"It holds three years of synthetic B2B SaaS data ending on {AS_OF} (about "
+               f"{DEMO_CONTACTS:,} contacts) in every canonical table. Every example runs as of "
+               f"{AS_OF}, so the commands below, run in the folder that holds `{DEMO_FOLDER}`, "
+               f"print the same numbers. Outputs are the table format at {WIDTH} columns: "
+               "standard output, then the notes the CLI prints on standard error. The "
+               "definition paragraph `metrics show` prints above its table is left out: it is "
+               "the paragraph under each metric's heading."),
+        *_para("Reading the outputs: a ratio shows as a percentage, an amount in the reporting "
+               "currency with two decimals, days and hours with one decimal. `-` is a metric "
+               "with no value (an empty denominator, nothing to measure), never a zero. `n` is "
+               "the units behind the value (the count itself, a rate's denominator, the "
+               "measured items of a median). A period marked `*` is partial: clipped by the "
+               "range or the as-of date. `--format json` gives every field of a result, "
+               "`extra` included."),
     ]
 
 
 def _funnel_intro(settings: Settings) -> list[str]:
-    return [
+    return _para(
         "Funnel keys follow the workspace's stages (here "
         f"{' → '.join(settings.stages)}): a count per stage (its plural), `<a>_to_<b>_rate` "
         "and `<a>_to_<b>_days` for every ordered pair, all listed below. "
         "`<a>_to_<b>_rate_<N>d` (N = 30, 60, 90 or 180) counts only conversions within N "
         "days of contact creation; these keys are accepted for every pair but not listed one "
         "by one (an example closes this section). Any funnel key takes `--level account` (an "
-        "account reaches a stage with its first contact).",
-        "",
-    ]
+        "account reaches a stage with its first contact).")
 
 
 def render_reference(examples: dict[str, Example], grammar: dict[str, Example] | None = None,
