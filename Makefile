@@ -33,6 +33,7 @@ bench: install
 
 docs: install
 	$(PY) -m funnelboard.docs_gen docs/data-contract.md
+	$(PY) -m funnelboard.cli.reference docs/metrics.md
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -198,7 +198,7 @@ KEYS = ("opportunities_created", "pipeline_created", "marketing_sourced_opportun
 def test_every_metric_is_registered_with_full_metadata(key: str) -> None:
     m = resolve(key, Settings())
     assert m.kind == "pipeline" and m.label and m.group in ("pipeline", "revenue")
-    assert m.unit in ("count", "currency", "ratio", "days")
+    assert m.unit in ("count", "currency", "ratio", "multiple", "days")
     assert m.direction in ("up", "down", "neutral")
     assert m.aggregation in ("flow", "stock", "ratio")
     assert m.time_basis and len(m.definition) > 80 and m.dimensions

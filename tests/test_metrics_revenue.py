@@ -639,7 +639,8 @@ def test_metadata_is_complete() -> None:
             "usage_per_seat")
     for key in keys:
         m = resolve(key, Settings())
-        assert m.unit in ("count", "currency", "ratio", "days", "hours", "months", "score")
+        assert m.unit in ("count", "currency", "ratio", "multiple", "days", "hours", "months",
+                              "score")
         assert m.direction in ("up", "down", "neutral")
         assert m.aggregation in ("flow", "stock", "ratio")
         assert m.group in ("customers", "unit_economics")

@@ -157,11 +157,16 @@ def test_spark_sees_the_duckdb_tables_with_the_same_types(ws: Workspace,
     assert (schema["amount"].precision, schema["amount"].scale) == (20, 4)
     assert schema["extras"].is_string()
     assert spark.backend.table("contacts").count().execute() == 11
+    edge = session.sql("SELECT unix_timestamp(created_at) AS s, CAST(created_at AS DATE) AS d "
+                       "FROM contacts WHERE contact_id = 'n1'").collect()
+    assert [(r.s, r.d) for r in edge] == [
+        (int(dt.datetime(2025, 2, 1, 2, 30, tzinfo=dt.UTC).timestamp()), dt.date(2025, 1, 31))]
 
 
 def test_leads_by_month_cohort_basis(engines: tuple[Engine, Engine]) -> None:
-    """The edge contact n1 (02-01 02:30Z = 01-31 21:30 local) is a January lead on both;
-    n4 (02-28 23:59:59 local) is February, n5 (03-01 00:00 local) March; n9 is after as-of."""
+    """The edge contact n1 (02-01 02:30Z = 01-31 21:30 local) is a January lead on both; n4
+    (02-28 23:59:59 local) is February; n5 (03-01 00:00 local) and n6 (03-31 23:00 local, lead
+    inferred from its customer entry) March; n8 (06-30 19:00 local) June; n9 is after as-of."""
     rows = both(engines, "leads", as_of=AS_OF, grain="month")
     assert counts(rows) == {
         (JAN, ): 2, (dt.date(2025, 2, 1), ): 2, (dt.date(2025, 3, 1), ): 2,
@@ -185,6 +190,15 @@ def test_lead_to_mql_rate_by_month_by_channel(engines: tuple[Engine, Engine],
     rows = both(engines, "lead_to_mql_rate", as_of=AS_OF, grain="month", by=["channel"],
                 basis=basis)
     assert any(r["channel"] == "paid_search" and r["denominator"] for r in rows)
+
+
+def test_rate_within_days_with_filters_and_comparison(engines: tuple[Engine, Engine]) -> None:
+    """``lead_to_mql_rate_7d`` (``created + interval(days=7)`` in the engine), a filter with
+    ``(none)`` and a comparison with the previous period."""
+    rows = both(engines, "lead_to_mql_rate_7d", as_of=AS_OF, grain="quarter",
+                start="2025-01-01", end="2025-06-30", compare="previous",
+                filters={"channel": ["paid_search", "webinar", "(none)"]})
+    assert rows[0]["denominator"]
 
 
 def test_mql_to_sql_days(engines: tuple[Engine, Engine]) -> None:
@@ -215,12 +229,10 @@ def test_the_whole_funnel(engines: tuple[Engine, Engine], options: dict[str, Any
         assert any(r.get("channel") == "paid_social" and r["value"] for r in expected.rows)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "days_between uses epoch_seconds(): on DuckDB Ibis compiles it as EPOCH(CAST(ts AS "
-    "TIMESTAMP)), a local wall-clock epoch, on Spark as the true epoch; across a DST change "
-    "they differ by an hour (docs/warehouses.md, 'Days between two timestamps')"))
 def test_mql_to_sql_days_across_a_dst_change(engines: tuple[Engine, Engine]) -> None:
-    """n11: MQL 10-30 14:00Z, SQL 11-04 14:00Z = 5 days elapsed, 5 days + 1 hour on the New
-    York wall clock (clocks went back on 2 November)."""
-    both(engines, "mql_to_sql_days", as_of="2025-12-31", grain="month", start="2025-10-01",
-         end="2025-12-31")
+    """n11: MQL 10-30 14:00Z (10:00 local), SQL 11-04 14:00Z (09:00 local, clocks went back on
+    2 November) = exactly 5 days elapsed on both engines (a wall-clock difference would be
+    5 days − 1 hour)."""
+    rows = both(engines, "mql_to_sql_days", as_of="2025-12-31", grain="month",
+                start="2025-10-01", end="2025-12-31")
+    assert [r["value"] for r in rows if r["n"]] == [5.0]  # n11 is the only measured contact

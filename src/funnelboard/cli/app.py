@@ -54,9 +54,10 @@ ByOpt = Annotated[list[str] | None, typer.Option(
 FilterOpt = Annotated[list[str] | None, typer.Option(
     "--filter", help="Keep DIM=VALUE, e.g. --filter channel=webinar (repeatable; values of one "
     "dimension are ORed, dimensions ANDed; (none) is an empty value).")]
-BasisOpt = Annotated[str, typer.Option(
+BasisOpt = Annotated[str | None, typer.Option(
     "--basis", help="cohort (by contact creation period) or period (by the date a stage was "
-    "reached).")]
+    "reached); default: the metric's own (cohort for funnel counts, period for cost per "
+    "stage).")]
 RuleOpt = Annotated[str, typer.Option(
     "--rule", help="cumulative (a later stage implies the earlier ones) or strict.")]
 LevelOpt = Annotated[str, typer.Option("--level", help="contact or account.")]
@@ -353,7 +354,7 @@ def metrics_show(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Metric key, e.g. leads or lead_to_mql_rate.")],
     start: StartOpt = None, end: EndOpt = None, grain: GrainOpt = "month", by: ByOpt = None,
-    filter_: FilterOpt = None, basis: BasisOpt = "cohort", rule: RuleOpt = "cumulative",
+    filter_: FilterOpt = None, basis: BasisOpt = None, rule: RuleOpt = "cumulative",
     level: LevelOpt = "contact", compare: CompareOpt = None, transition: TransitionOpt = None,
     probability: ProbabilityOpt = None,
     fmt: DataFormatOpt = "table", workspace: WorkspaceOpt = None, as_of: AsOfOpt = None,
@@ -385,7 +386,7 @@ def metrics_show(
 def funnel_(
     ctx: typer.Context,
     start: StartOpt = None, end: EndOpt = None, grain: GrainOpt = "month", by: ByOpt = None,
-    filter_: FilterOpt = None, basis: BasisOpt = "cohort", rule: RuleOpt = "cumulative",
+    filter_: FilterOpt = None, basis: BasisOpt = None, rule: RuleOpt = "cumulative",
     level: LevelOpt = "contact", compare: CompareOpt = None,
     fmt: DataFormatOpt = "table", workspace: WorkspaceOpt = None, as_of: AsOfOpt = None,
 ) -> None:

@@ -95,11 +95,16 @@ def period_label(start: dt.date | str, grain: str, fiscal_start: int = 1) -> str
 
 def format_value(value: Any, unit: str) -> str:
     """A number as its unit reads: counts with thousands separators, ratios as percent with one
-    decimal, days (and other measures) with one decimal; ``-`` when undefined."""
+    decimal (two below 1 %), multiples as ``3.20×``, days (and other measures) with one
+    decimal; ``-`` when undefined."""
     if value is None:
         return "-"
     if unit == "ratio":
-        return f"{float(value) * 100:.1f}%"
+        share = float(value) * 100
+        # small rates (spam, unsubscribes) keep two decimals instead of reading 0.0%
+        return f"{share:.2f}%" if 0 < abs(share) < 1 else f"{share:.1f}%"
+    if unit == "multiple":
+        return f"{float(value):,.2f}×"
     if unit == "count":
         number = float(value)
         return f"{int(number):,}" if number.is_integer() else f"{number:,.1f}"
@@ -114,6 +119,8 @@ def format_delta(value: Any, unit: str) -> str:
         return "-"
     if unit == "ratio":
         return f"{float(value) * 100:+.1f} pp"
+    if unit == "multiple":
+        return f"{float(value):+,.2f}×"
     number = float(value)
     if unit == "count" and number.is_integer():
         return f"{int(number):+,}"

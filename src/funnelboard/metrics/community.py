@@ -101,12 +101,12 @@ def answer_hours(engine: Engine, metric: MetricDef, query: MetricQuery,
     t, period = prepared(engine, metric, query, notes)
     first = t.first_answered_at
     answered = t.fb_answered == 1
-    hours = days_between(first, t.asked_at) * 24
+    hours = days_between(engine, first, t.asked_at) * 24
     t = t.mutate(fb_ok=answered, fb_hours=ibis.ifelse(answered, hours,
                                                        ibis.null().cast("float64")))
     valid = t.fb_ok & (t.fb_hours >= 0)
     agg = t.group_by(period=period, **{d: t[d] for d in query.by}).aggregate(
-        value=t.fb_hours.median(where=valid), p75=t.fb_hours.quantile(0.75, where=valid),
+        value=t.fb_hours.quantile(0.5, where=valid), p75=t.fb_hours.quantile(0.75, where=valid),
         n=valid.cast("int64").sum(), asked=t.count(),
         unanswered=(~t.fb_ok).cast("int64").sum(),
         invalid=(t.fb_ok & (t.fb_hours < 0)).cast("int64").sum())

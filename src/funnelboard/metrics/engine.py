@@ -127,6 +127,8 @@ def compute(engine: Engine, query: MetricQuery) -> MetricResult:
     _check_dims(metric, query)
     notes: list[str] = []
     rows = COMPILERS[metric.kind](engine, metric, query, notes)
+    if metric.unit == "currency":
+        _round_money(rows)
     dims = tuple(query.by)
     rows = fill_grid(rows, query, engine.settings, dims, metric)
     result = MetricResult(
@@ -136,6 +138,15 @@ def compute(engine: Engine, query: MetricQuery) -> MetricResult:
     if query.compare and rows:
         add_comparison(engine, result, lambda q: compute(engine, q))
     return result
+
+
+def _round_money(rows: list[dict[str, Any]]) -> None:
+    """Amounts to 12 significant digits: float sums added in another order must not print
+    0.745 as .74 one day and .75 the next."""
+    for row in rows:
+        for key in ("value", "numerator", "denominator"):
+            if isinstance(row.get(key), float):
+                row[key] = float(f"{row[key]:.12g}")
 
 
 def _check_dims(metric: MetricDef, query: MetricQuery) -> None:

@@ -2,7 +2,7 @@
 
 :data:`EXAMPLES` maps every key :func:`funnelboard.metrics.registry.all_metrics` lists (with the
 default settings) to the options of a short, meaningful ``funnelboard metrics show KEY …`` call
-on the demo company. :mod:`funnelboard.metrics.reference` runs each one through the CLI as of
+on the demo company. :mod:`funnelboard.cli.reference` runs each one through the CLI as of
 :data:`AS_OF` and writes the command and its output into ``docs/metrics.md``; a test fails when a
 listed metric has no example or an example names an option or dimension the metric rejects.
 

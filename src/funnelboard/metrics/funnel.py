@@ -39,14 +39,19 @@ def local_date(ts: ir.TimestampValue) -> ir.DateValue:
     return ts.date()
 
 
-def days_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
-    """Timestamp difference in days (seconds ÷ 86,400), as data-contract.md defines it.
+def days_between(engine: Engine, later: ir.TimestampValue,
+                 earlier: ir.TimestampValue) -> ir.FloatingValue:
+    """Timestamp difference in days (elapsed seconds ÷ 86,400, as data-contract.md defines it).
 
-    ``delta(unit="second")`` is the true elapsed time on every backend; ``epoch_seconds()``
-    is not: Ibis compiles it on DuckDB as the epoch of the *local* wall-clock time, which is an
-    hour off across a daylight-saving change.
+    Ibis has no expression giving the elapsed seconds on every backend across a daylight-saving
+    change: on DuckDB ``delta(unit="second")`` is elapsed time and ``epoch_seconds()`` the
+    epoch of the *local* wall clock; on Spark it is the other way round (docs/warehouses.md).
     """
-    return later.delta(earlier, unit="second").cast("float64") / SECONDS_PER_DAY
+    if engine.backend.name == "pyspark":
+        seconds = later.epoch_seconds() - earlier.epoch_seconds()
+    else:
+        seconds = later.delta(earlier, unit="second")
+    return seconds.cast("float64") / SECONDS_PER_DAY
 
 
 def _bucket(day: ir.DateValue, query: MetricQuery, settings: Settings) -> ir.DateValue:
@@ -246,7 +251,7 @@ def _days(engine: Engine, t: ir.Table, query: MetricQuery, a: str,
     settings = engine.settings
     ea, eb = t[f"e_{a}"], t[f"e_{b}"]
     t = t.filter(ea.notnull(), eb.notnull())
-    t = t.mutate(lag=days_between(t[f"e_{b}"], t[f"e_{a}"]))
+    t = t.mutate(lag=days_between(engine, t[f"e_{b}"], t[f"e_{a}"]))
     window = Window.of(query)
     day = local_date(t[f"e_{b}"]) if query.basis == "period" else local_date(t.created)
     t = t.filter(window.contains(day))
@@ -292,7 +297,7 @@ def _maturity(engine: Engine, t: ir.Table, query: MetricQuery) -> list[dict[str,
         a, b = parts
     settings = engine.settings
     lags = t.filter(t[f"e_{a}"].notnull(), t[f"e_{b}"].notnull())
-    lags = lags.mutate(lag=days_between(lags[f"e_{b}"], lags[f"e_{a}"]),
+    lags = lags.mutate(lag=days_between(engine, lags[f"e_{b}"], lags[f"e_{a}"]),
                        cohort=_bucket(local_date(lags.created), query, settings))
     l95_row = engine.execute(lags.aggregate(l95=lags.lag.quantile(0.95)))
     l95 = _float(l95_row[0]["l95"]) if l95_row else None

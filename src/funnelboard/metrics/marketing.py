@@ -537,7 +537,7 @@ def compile_follow_up(engine: Engine, metric: MetricDef, query: MetricQuery,
         f, [c.contact_id == f.f_contact, f.f_at >= c.e_mql])
     first = j.group_by(k_id=j.contact_id).aggregate(f_first=j.f_at.min())
     c = c.left_join(first, c.contact_id == first.k_id)
-    hours = days_between(c.f_first, c.e_mql) * 24
+    hours = days_between(engine, c.f_first, c.e_mql) * 24
     c = c.mutate(fb_hours=hours)
     period = _bucket(c.fb_day, query, settings)
     keys = {"period": period, **{d: c[d] for d in dims}}

@@ -913,7 +913,7 @@ def _stage_days(engine: Engine, metric: MetricDef, query: MetricQuery,
     t = _filter(deals(engine, query), query, only=[d for d in query.filter_map if d != "stage"])
     h = history(engine)
     h = h.filter(h.h_next.notnull(), h.h_next.date() <= query.as_of)
-    h = h.mutate(lag=days_between(h.h_next, h.h_at))
+    h = h.mutate(lag=days_between(engine, h.h_next, h.h_at))
     per = h.group_by(["h_oid", "h_stage"]).aggregate(days=h.lag.sum(), exit=h.h_next.max())
     j = per.join(t, per.h_oid == t.oid)
     j = j.mutate(stage=j.h_stage, exit_day=j.exit.date())
@@ -1065,7 +1065,7 @@ def _velocity(engine: Engine, metric: MetricDef, query: MetricQuery,
         created=j.count(where=created), won=j.count(where=won),
         lost=j.count(where=closed & ~j.won_now),
         won_amount=j[AMOUNT].sum(where=won), priced=j.count(where=won & j[AMOUNT].notnull()),
-        cycle=cycle.median(where=won), day=j.t_day.max(), since=j.t_from.max())
+        cycle=cycle.quantile(0.5, where=won), day=j.t_day.max(), since=j.t_from.max())
     rows = []
     for r in engine.execute(agg):
         created_n, won_n, lost_n = _int(r["created"]), _int(r["won"]), _int(r["lost"])
@@ -1172,7 +1172,7 @@ _def("weighted_pipeline", "Weighted pipeline", "pipeline", "currency", "up", "st
      "back to the CRM probability, counted in extra.crm_fallback, and the rates used are in "
      "extra.stage_win_rates. " + _STATUS,
      "weighted_pipeline", dimensions=_DEAL_AND_STAGE)
-_def("pipeline_coverage", "Pipeline coverage", "pipeline", "ratio", "up", "ratio", True,
+_def("pipeline_coverage", "Pipeline coverage", "pipeline", "multiple", "up", "ratio", True,
      "close_date within the running period, measured on the as-of date",
      "For each period that ends after the as-of date — the running one and, when the range "
      "ends after the as-of date, the periods still to come — the deals open on the as-of "

@@ -75,14 +75,15 @@ register(MetricDef(
     "sales_cycle_days", "Sales cycle (days)", "funnel", "cycle", "days", "down", "ratio", False,
     "opportunity close_date",
     "Median days from opportunity creation to close date over won deals of all types, by the "
-    "period of the close date; p75 in extra."))
+    "period of the close date; p75 in extra.", dimensions=()))
 register(MetricDef(
     "cohort_maturity", "Cohort maturity", "funnel", "maturity", "ratio", "neutral", "ratio",
     False, "contact created_at",
     "For each creation cohort and a transition a→b (default: first stage to last): the share "
     "of a→b lags observed in older cohorts (those older than the 95th percentile lag) that are "
     "no longer than this cohort's age (as-of date minus the cohort's first day) — how much of "
-    "its eventual conversion is already visible. Choose the transition with --transition."))
+    "its eventual conversion is already visible. Choose the transition with --transition.",
+    dimensions=()))
 
 
 def _load_catalogue() -> None:

@@ -948,7 +948,7 @@ register(MetricDef(
     "total sums them. Empty without new logos from those channels.",
     dimensions=("channel",)))
 register(MetricDef(
-    "ltv_to_cac", "LTV : CAC", ECONOMICS, "cac", "ratio", "up", "ratio", False,
+    "ltv_to_cac", "LTV : CAC", ECONOMICS, "cac", "multiple", "up", "ratio", False,
     "LTV at the period's last month; CAC of the period",
     "LTV (at the period's last month) ÷ fully loaded CAC of the period. The usual bar is 3 or "
     "more. Empty when either is empty.", dimensions=()))
@@ -968,7 +968,7 @@ register(MetricDef(
     "extra.derived_source_type). Marketing cost = costs rows of team marketing (or no team) + "
     "ad spend. Empty without marketing cost.", dimensions=()))
 register(MetricDef(
-    "pipeline_to_spend", "Pipeline to spend", ECONOMICS, "roi", "ratio", "up", "ratio", True,
+    "pipeline_to_spend", "Pipeline to spend", ECONOMICS, "roi", "multiple", "up", "ratio", True,
     "opportunity created_at; cost month / ad spend date",
     "Marketing-sourced pipeline created in the period (amount of opportunities created, all "
     "deal types, source_type marketing or derived from an inbound primary contact) ÷ "
