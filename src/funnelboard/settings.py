@@ -79,6 +79,12 @@ class Settings:
     no_decision_loss_reasons: tuple[str, ...] = ()
     #: metric results frozen by ``snapshot take`` besides the cohort funnel
     snapshot_metrics: tuple[str, ...] = DEFAULT_SNAPSHOT_METRICS
+    #: pacing at or above this share of the pro-rated target is "on track"
+    target_on_track_from: float = 0.95
+    #: pacing below this share is "behind" (between the two: "at risk")
+    target_behind_below: float = 0.8
+    #: how a target is pro-rated over its period: linear, or seasonal weights from history
+    target_pacing: str = "linear"
     opportunity_stages: dict[str, float] = field(
         default_factory=lambda: dict(DEFAULT_OPPORTUNITY_STAGES)
     )
@@ -116,6 +122,7 @@ def default_document() -> dict[str, Any]:
         },
         "pipeline": {"no_decision_loss_reasons": []},
         "snapshots": {"metrics": list(DEFAULT_SNAPSHOT_METRICS)},
+        "targets": {"on_track_from": 0.95, "behind_below": 0.8, "pacing": "linear"},
         "opportunity_stages": dict(DEFAULT_OPPORTUNITY_STAGES),
         "economics": {
             "gross_margin": 0.8,
@@ -244,6 +251,18 @@ def from_document(
     snapshot_metrics = snaps.texts("metrics", DEFAULT_SNAPSHOT_METRICS)
     snaps.finish()
 
+    tgt = r.section("targets")
+    on_track = tgt.number("on_track_from", 0.95, lo=0, hi=10)
+    behind = tgt.number("behind_below", 0.8, lo=0, hi=10)
+    if behind > on_track:
+        raise ConfigError("targets.behind_below", behind,
+                          f"a share no higher than targets.on_track_from ({on_track:g})",
+                          source=source)
+    pacing = tgt.text("pacing", "linear").lower()
+    if pacing not in ("linear", "seasonal"):
+        raise ConfigError("targets.pacing", pacing, "linear or seasonal", source=source)
+    tgt.finish()
+
     opp = _opportunity_stages(doc.get("opportunity_stages"), source)
     r.doc.pop("opportunity_stages", None)
 
@@ -275,7 +294,8 @@ def from_document(
         reporting_currency=currency, timezone=tz, fiscal_year_start_month=fy, week_start=week,
         stages=stages, stage_plurals=plurals, mql_score_threshold=threshold,
         mql_sla_hours=sla_hours, no_decision_loss_reasons=no_decision,
-        snapshot_metrics=snapshot_metrics,
+        snapshot_metrics=snapshot_metrics, target_on_track_from=on_track,
+        target_behind_below=behind, target_pacing=pacing,
         opportunity_stages=opp, gross_margin=margin, demo_to_opportunity_days=demo_days,
         ltv_churn_window_months=churn_window, ltv_lifetime_cap_months=cap, limits=limits,
         channels=channels_raw, version=version or "defaults",

@@ -137,6 +137,10 @@ def compute(engine: Engine, query: MetricQuery) -> MetricResult:
         aggregation=metric.aggregation, settings_version=engine.settings.version, dims=dims)
     if query.compare and rows:
         add_comparison(engine, result, lambda q: compute(engine, q))
+    if query.with_target and rows:
+        from funnelboard.metrics.targets import add_targets
+
+        add_targets(engine, metric, result)
     return result
 
 

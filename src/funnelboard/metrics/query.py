@@ -47,6 +47,8 @@ class MetricQuery:
     #: ``weighted_pipeline`` only: ``crm`` (the deal's probability, default) or ``history``
     #: (the historical stage-to-win rate)
     probability: str | None = None
+    #: add target, attainment, pacing, projection and status to each row (metrics.md §7)
+    with_target: bool = False
 
     @property
     def filter_map(self) -> dict[str, tuple[str, ...]]:
@@ -157,4 +159,5 @@ def make_query(metric: str, *, timezone: str | None = None, **options: Any) -> M
         transition=str(transition).strip() if transition else None,
         probability=_choice(options["probability"], "--probability", PROBABILITIES)
         if options.get("probability") else None,
+        with_target=bool(options.get("with_target")),
     )
