@@ -13,7 +13,7 @@ LAYERS: dict[str, int] = {
     "schema": 1, "channels": 1,
     "settings": 2,
     "ingest": 3, "store": 3, "demo": 3, "docs_gen": 3, "metrics": 3,
-    "workspace": 4,
+    "workspace": 4, "plan": 4,
     "services": 5,
     "cli": 6,
 }

@@ -354,3 +354,150 @@ def diff_snapshots(ws: Workspace, first: str | int, second: str | None,
     result = snapshots.diff(old.payload, new_payload, settings=ws.settings, old_name=old_name,
                             new_name=new_name)
     return {"from_snapshot": old.header(), **result}
+
+
+# -- targets -------------------------------------------------------------------------------------
+
+
+def set_target(ws: Workspace, metric: str, period: str, value: str,
+               dimension: list[str] | None = None, kind: str | None = None,
+               as_of: dt.date | None = None) -> dict[str, Any]:
+    """Write (or replace) the one target row of ``metric`` × ``period`` (× dimension value)
+    through the importer, so the import ledger records it as ``targets set ...``.
+
+    Without ``kind`` a replaced row keeps its kind and a new one is ``okr``.
+    """
+    from dataclasses import replace
+
+    from funnelboard.metrics import target_store
+    from funnelboard.metrics.periods import fiscal_label
+
+    row, kind_given = target_store.make_target(ws.settings, metric, period, value, dimension,
+                                               kind)
+    before = target_store.existing(ws.connection(), row)
+    if before and not kind_given and before["kind"]:
+        row = replace(row, kind=before["kind"])
+    label = fiscal_label(row.period_start, row.grain, ws.settings.fiscal_year_start_month)
+    source = f"targets set {row.metric} --period {label} --value {str(value).strip()}"
+    if row.dimension:
+        source += f" --dimension {row.dimension}={row.dimension_value}"
+    source += f" --kind {row.kind}"
+    result = target_store.save(ws, [row], source=source, as_of=as_of)
+    if result.rows_inserted:
+        action = "inserted"
+    elif result.rows_updated:
+        action = "replaced"
+    else:
+        action = "unchanged"
+    return {"metric": row.metric, "period": label, "period_start": row.period_start.isoformat(),
+            "grain": row.grain, "dimension": row.dimension,
+            "dimension_value": row.dimension_value, "target": row.target, "kind": row.kind,
+            "action": action, "previous_target": before["target"] if before else None,
+            "previous_kind": before["kind"] if before else None,
+            "import_id": result.import_id, "source": source}
+
+
+def list_targets(ws: Workspace, metric: str | None = None) -> tuple[list[dict[str, Any]],
+                                                                     list[str]]:
+    """The stored targets (of one metric key) and notes on rows no metric will ever show
+    (a metric key this workspace does not know)."""
+    from funnelboard.errors import FunnelboardError
+    from funnelboard.metrics import target_store
+    from funnelboard.metrics.registry import resolve
+
+    rows = target_store.stored(ws.connection(), ws.settings, metric)
+    if metric and not rows:
+        resolve(metric, ws.settings)  # an unknown key is an error listing close matches
+    notes = []
+    for key in sorted({r["metric"] for r in rows}):
+        try:
+            if resolve(key, ws.settings).key != key.strip():
+                raise UsageError(f"There is no metric '{key}' as written.")
+        except FunnelboardError as exc:
+            notes.append(f"Targets of '{key}' match no metric, so no result shows them: "
+                         f"{exc.message}")
+    for r in rows:
+        r["period_start"] = r["period_start"].isoformat()
+    return rows, notes
+
+
+def metric_unit(ws: Workspace, key: str) -> str:
+    """The unit of metric ``key`` (how its targets print)."""
+    from funnelboard.metrics.registry import resolve
+
+    return resolve(key, ws.settings).unit
+
+
+def targets_csv(rows: list[dict[str, Any]]) -> list[list[object]]:
+    header = ["metric", "period", "period_start", "grain", "dimension", "dimension_value",
+              "target", "kind", "import_id", "source"]
+    return csv_rows(header, rows)
+
+
+# -- planning ------------------------------------------------------------------------------------
+
+
+def plan(path: Path | None, request: Any, *, save_as_targets: bool = False) -> dict[str, Any]:
+    """The reverse-funnel plan (docs/planning.md) for a
+    :class:`~funnelboard.plan.inputs.PlanRequest`: the workspace's settings and history when
+    there is a workspace, the default settings outside one (every input must then be given).
+    ``save_as_targets`` writes the plan into ``targets`` (kind plan) and records
+    ``saved_targets`` in the answer."""
+    from funnelboard.metrics.query import today_in
+    from funnelboard.plan.inputs import assemble
+    from funnelboard.plan.io import save_targets
+    from funnelboard.plan.model import build
+
+    if path is None and not _is_workspace():
+        if save_as_targets:
+            raise WorkspaceError("--save-as-targets writes into a workspace; run it inside one "
+                                 "or pass -w DIR.")
+        settings = Settings()
+        return build(assemble(request, None, settings, today_in(settings.timezone)))
+    with Workspace.open(path, read_only=not save_as_targets) as ws:
+        result = build(assemble(request, ws, ws.settings, today_in(ws.settings.timezone)))
+        if save_as_targets:
+            imported, rows = save_targets(ws, result, request.as_of)
+            result["saved_targets"] = {"rows": rows, "import_id": imported.import_id,
+                                       "status": imported.status,
+                                       "inserted": imported.rows_inserted,
+                                       "updated": imported.rows_updated,
+                                       "unchanged": imported.rows_unchanged}
+    return result
+
+
+def plan_report(ws: Workspace, period: str | None, as_of: dt.date | None) -> dict[str, Any]:
+    """The year-to-date report card: actual vs plan per stage and channel, marketing ROI."""
+    from funnelboard.metrics.query import today_in
+    from funnelboard.plan.model import parse_year
+    from funnelboard.plan.report import report_card
+
+    return report_card(ws, parse_year(period), as_of or today_in(ws.settings.timezone))
+
+
+def plan_csv(plan_data: dict[str, Any]) -> list[list[object]]:
+    """The plan as CSV cells: year, quarters, months, whole deals, each segment's months."""
+    from funnelboard.plan.io import plan_rows
+
+    return plan_rows(plan_data)
+
+
+def plan_report_csv(card: dict[str, Any]) -> list[list[object]]:
+    """The report card's stage and channel lines as CSV cells."""
+    header = ["section", "dimension", "value", "metric", "plan_ytd", "actual_ytd", "gap",
+              "attainment", "status", "plan_year", "grain"]
+    lines = [{"section": "stage", **r} for r in card["stages"]]
+    lines += [{"section": "channel", **r} for r in card["channels"]]
+    return csv_rows(header, lines)
+
+
+def write_plan(plan_data: dict[str, Any], fmt: str, out: Path) -> None:
+    """Write the plan to ``out`` as csv, json or xlsx."""
+    from funnelboard.plan.io import write_csv, write_plan_xlsx
+
+    if fmt == "xlsx":
+        write_plan_xlsx(plan_data, out)
+    elif fmt == "csv":
+        write_csv(plan_csv(plan_data), out)
+    else:
+        out.write_text(json.dumps(plan_data, indent=2, default=str) + "\n", encoding="utf-8")

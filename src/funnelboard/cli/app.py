@@ -26,6 +26,12 @@ app.add_typer(metrics_app, name="metrics")
 snapshot_app = typer.Typer(no_args_is_help=True,
                            help="Snapshots of the cohort funnel: take, list, show, diff.")
 app.add_typer(snapshot_app, name="snapshot")
+targets_app = typer.Typer(no_args_is_help=True,
+                          help="Targets (OKRs, quotas, plans): set one, list them; "
+                          "'metrics show KEY --with-target' shows attainment and pacing.")
+app.add_typer(targets_app, name="targets")
+plan_app = typer.Typer(help="Plan: work up the funnel from a revenue goal; the report card.")
+app.add_typer(plan_app, name="plan")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -88,6 +94,7 @@ def friendly(fn: F) -> F:
 @app.callback()
 @friendly
 def _global(ctx: typer.Context, workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
+    render.reset_consoles()
     ctx.obj = State(workspace, services.parse_as_of(as_of))
 
 
@@ -357,6 +364,9 @@ def metrics_show(
     filter_: FilterOpt = None, basis: BasisOpt = None, rule: RuleOpt = "cumulative",
     level: LevelOpt = "contact", compare: CompareOpt = None, transition: TransitionOpt = None,
     probability: ProbabilityOpt = None,
+    with_target: Annotated[bool, typer.Option(
+        "--with-target", help="Add target, attainment, pacing, projection and status to each "
+        "period (from the targets table; see docs/targets.md).")] = False,
     fmt: DataFormatOpt = "table", workspace: WorkspaceOpt = None, as_of: AsOfOpt = None,
 ) -> None:
     """Compute one metric per period (and per dimension with --by).
@@ -368,7 +378,7 @@ def metrics_show(
     state = _state(ctx, workspace, as_of)
     query = _query(state, start=start, end=end, grain=grain, by=by, filters=filter_,
                    basis=basis, rule=rule, level=level, compare=compare, transition=transition,
-                   probability=probability)
+                   probability=probability, with_target=with_target)
     with Workspace.open(state.workspace, read_only=True) as ws:
         result = services.metric(ws, key, **query)
         fiscal_start = ws.settings.fiscal_year_start_month
@@ -481,6 +491,176 @@ def snapshot_diff(ctx: typer.Context,
         render.print_json(data)
     else:
         render.snapshot_diff(data, fiscal_start=fiscal_start)
+
+
+@targets_app.command("set")
+@friendly
+def targets_set(
+    ctx: typer.Context,
+    metric: Annotated[str, typer.Argument(help="Metric key, e.g. mqls or bookings.")],
+    period: Annotated[str, typer.Option(
+        "--period", help="A fiscal year (2025: the fiscal year ending in 2025), a fiscal "
+        "quarter (2025-Q3) or a month (2025-07).")],
+    value: Annotated[str, typer.Option(
+        "--value", help="The target in the metric's unit; a ratio as 0.25 or 25%.")],
+    dimension: Annotated[list[str] | None, typer.Option(
+        "--dimension", help="A target for one value of a dimension, e.g. channel=webinar "
+        "(default: the total).")] = None,
+    kind: Annotated[str | None, typer.Option(
+        "--kind", help="okr, quota or plan (default: okr; a replaced row keeps its kind).")
+    ] = None,
+    fmt: FormatOpt = "table", workspace: WorkspaceOpt = None, as_of: AsOfOpt = None,
+) -> None:
+    """Set (or replace) one target: a metric, a period and optionally one dimension value.
+
+    The row is written through the importer, so 'funnelboard imports' lists it as
+    'targets set ...' and 'funnelboard rebuild' replays it.
+    """
+    _check_format(fmt)
+    state = _state(ctx, workspace, as_of)
+    with Workspace.open(state.workspace) as ws:
+        done = services.set_target(ws, metric, period, value, dimension, kind, state.as_of)
+        unit = services.metric_unit(ws, done["metric"])
+    if fmt == "json":
+        render.print_json(done)
+    else:
+        render.target_set(done, unit)
+
+
+@targets_app.command("list")
+@friendly
+def targets_list(
+    ctx: typer.Context,
+    metric: Annotated[str | None, typer.Option("--metric", help="Only this metric key.")] = None,
+    fmt: DataFormatOpt = "table", workspace: WorkspaceOpt = None, as_of: AsOfOpt = None,
+) -> None:
+    """List the targets: metric, period, grain, dimension value, target, kind and the import
+    that wrote each (a file, or 'targets set ...')."""
+    _check_format(fmt, ("table", "csv", "json"))
+    with Workspace.open(_state(ctx, workspace, as_of).workspace, read_only=True) as ws:
+        rows, notes = services.list_targets(ws, metric)
+    if fmt == "json":
+        render.print_json(rows)
+    elif fmt == "csv":
+        render.write_csv(services.targets_csv(rows))
+    else:
+        render.target_list(rows)
+    render.notes(notes)
+
+
+# -- planning ------------------------------------------------------------------------------------
+
+
+@plan_app.callback(invoke_without_command=True)
+@friendly
+def plan_(
+    ctx: typer.Context,
+    revenue: Annotated[str | None, typer.Option(
+        "--revenue", help="The revenue goal for the year (new bookings): 10000000, 10M, "
+        "$10M.")] = None,
+    deal_size: Annotated[str | None, typer.Option(
+        "--deal-size", help="Revenue per new customer, e.g. 1.1M.")] = None,
+    deal_size_from_history: Annotated[bool, typer.Option(
+        "--deal-size-from-history", help="Use the mean won new-business deal of the trailing "
+        "months.")] = False,
+    rate: Annotated[list[str] | None, typer.Option(
+        "--rate", help="A conversion rate TRANSITION=R (repeatable): visit_to_lead, "
+        "lead_to_mql, mql_to_sql, sql_to_opportunity, opportunity_to_customer; R a fraction "
+        "(0.2) or a percentage (20%).")] = None,
+    rates_from_history: Annotated[bool, typer.Option(
+        "--rates-from-history", help="Use the trailing conversion rates and stage lags (a "
+        "--rate given wins).")] = False,
+    months: Annotated[int, typer.Option(
+        "--months", help="Trailing whole months of history (default 12).")] = 12,
+    visits: Annotated[str | None, typer.Option(
+        "--visits", help="Forward mode: website visits per month.")] = None,
+    leads: Annotated[str | None, typer.Option(
+        "--leads", help="Forward mode: leads per month.")] = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="Plan per channel or motion, each with its own rates and its share of "
+        "the goal.")] = None,
+    period: Annotated[str | None, typer.Option(
+        "--period", help="The fiscal year (named by the year it ends in); default: the one "
+        "holding the as-of date.")] = None,
+    seasonal: Annotated[bool, typer.Option(
+        "--seasonal", help="Spread the year over the months by the historical share of new "
+        "customers per month (default: flat).")] = False,
+    referral_rate: Annotated[str | None, typer.Option(
+        "--referral-rate", help="The flywheel: referral leads per existing customer per month "
+        "(0.02 or 2%; 0 turns it off; default from history with --rates-from-history).")
+    ] = None,
+    customer_base: Annotated[str | None, typer.Option(
+        "--customer-base", help="Customers at the start of the year, for the flywheel "
+        "(default: paying customers from MRR).")] = None,
+    save_as_targets: Annotated[bool, typer.Option(
+        "--save-as-targets", help="Write the plan into the targets table (kind plan, "
+        "monthly).")] = False,
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help="table, json, csv or xlsx.")] = "table",
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write csv, json or xlsx to this file.")] = None,
+    workspace: WorkspaceOpt = None, as_of: AsOfOpt = None,
+) -> None:
+    """Work up the funnel from a revenue goal (or down from a monthly volume).
+
+    Reverse mode: --revenue → customers → opportunities → SQLs → MQLs → leads → visits, per
+    year, quarter and month, exact and in whole deals, with the gap rounding leaves. Forward
+    mode (--visits or --leads per month): what the volume yields, and the shortfall against
+    --revenue. See docs/planning.md. 'funnelboard plan report' compares the year so far with
+    the saved plan.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from funnelboard.plan.inputs import PlanRequest
+
+    _check_format(fmt, ("table", "json", "csv", "xlsx"))
+    if fmt == "xlsx" and output is None:
+        raise UsageError("--format xlsx writes a file: give --output FILE.xlsx.")
+    if output is not None and fmt == "table":
+        raise UsageError("--output writes csv, json or xlsx; add --format csv, json or xlsx.")
+    state = _state(ctx, workspace, as_of)
+    request = PlanRequest(
+        revenue=revenue, deal_size=deal_size, deal_size_from_history=deal_size_from_history,
+        rates=tuple(rate or ()), rates_from_history=rates_from_history, months=months,
+        visits=visits, leads=leads, by=by, period=period, seasonal=seasonal,
+        referral_rate=referral_rate, customer_base=customer_base, as_of=state.as_of)
+    data = services.plan(state.workspace, request, save_as_targets=save_as_targets)
+    if output is not None:
+        services.write_plan(data, fmt, output)
+        render.console.print(f"Wrote the plan to {output}.", highlight=False)
+    elif fmt == "json":
+        render.print_json(data)
+    elif fmt == "csv":
+        render.write_csv(services.plan_csv(data))
+    else:
+        render.plan(data)
+    if fmt != "table":
+        render.notes([data["gap"]["text"], *data["notes"]])
+    render.plan_saved(data)
+
+
+@plan_app.command("report")
+@friendly
+def plan_report(
+    ctx: typer.Context,
+    period: Annotated[str | None, typer.Option(
+        "--period", help="The fiscal year (named by the year it ends in); default: the one "
+        "holding the as-of date.")] = None,
+    fmt: DataFormatOpt = "table", workspace: WorkspaceOpt = None, as_of: AsOfOpt = None,
+) -> None:
+    """The year-to-date report card: actual vs plan per funnel stage and per channel,
+    conversion rates and marketing ROI, biggest gaps first."""
+    _check_format(fmt, ("table", "csv", "json"))
+    state = _state(ctx, workspace, as_of)
+    with Workspace.open(state.workspace, read_only=True) as ws:
+        card = services.plan_report(ws, period, state.as_of)
+    if fmt == "json":
+        render.print_json(card)
+    elif fmt == "csv":
+        render.write_csv(services.plan_report_csv(card))
+        render.notes(card["notes"])
+    else:
+        render.plan_report(card)
 
 
 def main() -> None:

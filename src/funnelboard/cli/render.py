@@ -20,8 +20,18 @@ from funnelboard.metrics.query import NONE_LABEL
 from funnelboard.metrics.result import MetricResult
 from funnelboard.metrics.snapshots import Snapshot
 
+
 console = Console()
 err_console = Console(stderr=True)
+
+
+def reset_consoles() -> None:
+    """Make the consoles again for this command: Rich reads ``COLUMNS`` and the streams when
+    a console is created, so one made at import time would keep the width of whatever
+    environment imported the module first."""
+    global console, err_console
+    console = Console()
+    err_console = Console(stderr=True)
 
 LEVEL_STYLE = {"error": "red", "warning": "yellow", "info": "dim"}
 
@@ -182,6 +192,10 @@ def metric_result(result: MetricResult, *, fiscal_start: int = 1) -> None:
     if compare:
         for c in ("previous", "delta", "delta %"):
             t.add_column(c, justify="right")
+    with_target = bool(result.query.with_target)
+    if with_target:
+        for c in TARGET_COLUMNS:
+            t.add_column(c, justify="left" if c == "status" else "right")
     for row in result.rows:
         cells: list[Any] = [_period(row, grain, fiscal_start)]
         cells += [_dim(row.get(d)) for d in result.dims]
@@ -189,12 +203,67 @@ def metric_result(result: MetricResult, *, fiscal_start: int = 1) -> None:
         if compare:
             cells += [format_value(row.get("previous_value"), unit),
                       format_delta(row.get("delta"), unit), format_pct(row.get("delta_pct"))]
+        if with_target:
+            cells += target_cells(row, unit)
         t.add_row(*cells)
     if not result.rows:
         console.print("No data up to the as-of date for this query.")
     else:
         console.print(t)
     _notes(result.notes, any(r.get("partial") for r in result.rows))
+
+
+# -- targets -------------------------------------------------------------------------------------
+
+TARGET_COLUMNS = ("target", "attainment", "pacing", "projection", "status")
+STATUS_STYLE = {"on_track": "green", "at_risk": "yellow", "behind": "red"}
+
+
+def format_status(status: str | None) -> Text:
+    """``on track`` (green), ``at risk`` (yellow), ``behind`` (red); ``-`` without one."""
+    if status is None:
+        return Text("-")
+    return Text(status.replace("_", " "), style=STATUS_STYLE.get(status, ""))
+
+
+def target_cells(row: dict[str, Any], unit: str) -> list[Any]:
+    """The target columns of a result row: target and projection in the metric's unit,
+    attainment and pacing as percentages."""
+    return [format_value(row.get("target"), unit), format_value(row.get("attainment"), "ratio"),
+            format_value(row.get("pacing"), "ratio"), format_value(row.get("projection"), unit),
+            format_status(row.get("status"))]
+
+
+def target_set(done: dict[str, Any], unit: str) -> None:
+    """One line: what ``targets set`` wrote, and what it replaced."""
+    what = f"{done['metric']} {done['period']}"
+    if done["dimension"]:
+        what += f" ({done['dimension']}={done['dimension_value']})"
+    value = format_value(done["target"], unit)
+    if done["action"] == "unchanged":
+        text = f"The target of {what} is already {value} ({done['kind']}); nothing changed."
+    elif done["action"] == "replaced":
+        before = format_value(done["previous_target"], unit)
+        text = f"Replaced the target of {what}: {before} → {value} ({done['kind']})."
+    else:
+        text = f"Set the target of {what} to {value} ({done['kind']})."
+    console.print(Text(text + f" Import {done['import_id']}."))
+
+
+def target_list(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("No targets yet; set one with: funnelboard targets set METRIC --period "
+                      "2025-Q3 --value N, or import a targets file.")
+        return
+    t = Table(title="Targets")
+    for c in ("metric", "period", "dimension", "target", "kind", "source"):
+        t.add_column(c, justify="right" if c == "target" else "left",
+                     overflow="fold", no_wrap=c in ("metric", "period"))
+    for r in rows:
+        dim = f"{r['dimension']}={r['dimension_value']}" if r["dimension"] else "(total)"
+        t.add_row(Text(str(r["metric"])), r["period"], Text(dim), f"{r['target']:,.10g}",
+                  r["kind"], Text(f"{r['import_id']}: {r['source'] or ''}"))
+    console.print(t)
 
 
 def funnel_cell(row: dict[str, Any], *, compare: bool = False) -> str:
@@ -331,3 +400,186 @@ def snapshot_diff(data: dict[str, Any], *, fiscal_start: int = 1) -> None:
     console.print(Text(data["summary"]))
     for note in data.get("notes") or []:
         err_console.print(Text("note: " + note, style="yellow"))
+
+
+# -- planning ------------------------------------------------------------------------------------
+
+PLAN_COLUMNS = (("visits", "visits"), ("leads", "leads"), ("referral_leads", "of which referral"),
+                ("mqls", "MQLs"), ("sqls", "SQLs"), ("opportunities", "opportunities"),
+                ("customers", "customers"), ("revenue", "revenue"))
+PLAN_STATUS_STYLE = {"on_track": "green", "at_risk": "yellow", "behind": "red"}
+
+
+def _plan_columns(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """The plan's columns: referral leads only with a flywheel, visits only when planned."""
+    annual = data["annual"]
+    return [(k, name) for k, name in PLAN_COLUMNS
+            if not (k == "referral_leads" and not annual.get(k))
+            and not (k == "visits" and annual.get(k) is None)]
+
+
+def _plan_cells(row: dict[str, Any], columns: list[tuple[str, str]], currency: str,
+                ref: float | None) -> list[str]:
+    from funnelboard.plan.model import count, money
+
+    return [money(row.get(k), currency, ref) if k == "revenue" else count(row.get(k))
+            for k, _ in columns]
+
+
+def _plan_inputs(data: dict[str, Any]) -> str:
+    from funnelboard.plan.model import count, money
+
+    inputs = data["inputs"]
+    cur, ref = inputs["currency"], inputs.get("revenue") or data["annual"].get("revenue")
+    sources = inputs.get("rate_sources") or {}
+    rates = ", ".join(f"{k} {format_value(v, 'ratio')}"
+                      + (" (history)" if sources.get(k) == "history" else "")
+                      for k, v in inputs["rates"].items() if v is not None)
+    parts = []
+    if inputs.get("revenue") is not None:
+        parts.append(f"goal {money(inputs['revenue'], cur, ref)}")
+    deal = f"deal size {money(inputs['deal_size'], cur, ref)}"
+    if inputs.get("deal_size_source") == "history":
+        deal += " (history)"
+    parts.append(deal)
+    if inputs.get("visits_per_month") is not None:
+        parts.append(f"{count(inputs['visits_per_month'])} visits a month")
+    if inputs.get("leads_per_month") is not None:
+        parts.append(f"{count(inputs['leads_per_month'])} leads a month")
+    parts.append(f"rates: {rates}")
+    history = inputs.get("history")
+    if history:
+        parts.append(f"history {history['start']} to {history['end']}")
+    fly = inputs.get("flywheel")
+    if fly:
+        parts.append(f"flywheel {fly['referral_rate']:.4g} referral leads per customer a month "
+                     f"from {count(fly['customer_base'])} customers")
+    if inputs.get("seasonal"):
+        parts.append("seasonal months")
+    return " · ".join(parts)
+
+
+def plan(data: dict[str, Any]) -> None:
+    """The plan: inputs, the year / quarters / months (exact), whole deals, segments, the gap
+    in words; notes on standard error."""
+    from funnelboard.plan.model import count
+
+    inputs = data["inputs"]
+    cur, ref = inputs["currency"], inputs.get("revenue") or data["annual"].get("revenue")
+    mode = "working up from the revenue goal" if data["mode"] == "reverse" else \
+        "working down from the monthly volume"
+    console.print(Text(f"Plan {inputs['period']['label']}: {mode}", style="bold"))
+    console.print(Text(_plan_inputs(data), style="dim"))
+    columns = _plan_columns(data)
+    t = Table(title="Exact (fractional) volumes")
+    t.add_column("period", no_wrap=True)
+    for _, name in columns:
+        t.add_column(name, justify="right")
+    t.add_row(Text(f"{data['annual']['label']} (year)", style="bold"),
+              *_plan_cells(data["annual"], columns, cur, ref))
+    for row in data["quarterly"]:
+        t.add_row(row["label"], *_plan_cells(row, columns, cur, ref))
+    for row in data["monthly"]:
+        t.add_row(Text(row["label"], style="dim"), *_plan_cells(row, columns, cur, ref))
+    console.print(t)
+    whole = data["whole_deals"]
+    w = Table(title="Whole deals (" + whole["rule"] + ")")
+    w.add_column("", no_wrap=True)
+    whole_cols = [(k, n) for k, n in columns if k != "referral_leads"]
+    for _, name in whole_cols:
+        w.add_column(name, justify="right")
+    w.add_row("year", *_plan_cells(whole, whole_cols, cur, ref))
+    w.add_row("per month", *_plan_cells(whole["per_month"], whole_cols, cur, ref))
+    console.print(w)
+    if data.get("segments"):
+        s = Table(title=f"Segments ({inputs.get('by') or 'flywheel'})")
+        for c in ("segment", "kind", "share", "deal size", "visits", "leads", "customers",
+                  "revenue"):
+            s.add_column(c, justify="left" if c in ("segment", "kind") else "right")
+        for seg in data["segments"]:
+            a = seg["annual"]
+            s.add_row(Text(seg["name"]), seg["kind"], format_value(seg["share"], "ratio"),
+                      _money(seg["deal_size"], cur, ref), count(a.get("visits")),
+                      count(a.get("leads")), count(a.get("customers")),
+                      _money(a.get("revenue"), cur, ref))
+        console.print(s)
+    lags = [x for x in data.get("lead_time") or [] if x["lag_months"]]
+    if lags:
+        console.print(Text("Lead time: " + "; ".join(
+            f"{x['stage']} {x['lag_months']} month(s) before the customers they serve (from "
+            f"{x['first_month'][:7]} for the first month)" for x in lags), style="dim"))
+    console.print(Text(data["gap"]["text"], style="bold"))
+    notes(data.get("notes") or [])
+
+
+def _money(value: Any, currency: str, ref: float | None) -> str:
+    from funnelboard.plan.model import money
+
+    return money(value, currency, ref)
+
+
+def plan_saved(data: dict[str, Any]) -> None:
+    """One line on standard error when the plan was saved as targets."""
+    saved = data.get("saved_targets")
+    if not saved:
+        return
+    err_console.print(Text(
+        f"Saved the plan as {saved['rows']} monthly targets (kind plan) for "
+        f"{data['inputs']['period']['label']}: {saved['inserted']} new, {saved['updated']} "
+        f"replaced, {saved['unchanged']} unchanged (import {saved['import_id']})."))
+
+
+def _card_value(value: Any, unit: str) -> str:
+    from funnelboard.plan.model import count
+
+    if unit == "count":
+        return count(value)
+    return format_value(value, unit)
+
+
+def _card_status(status: str | None) -> Text:
+    if status is None:
+        return Text("-")
+    return Text(status.replace("_", " "), style=PLAN_STATUS_STYLE.get(status, ""))
+
+
+def plan_report(card: dict[str, Any]) -> None:
+    """The report card: stages and channels (biggest gaps first), rates, marketing ROI."""
+    ytd = card["ytd"]
+    kind = card["targets_kind"]
+    console.print(Text(f"Report card {card['period']['label']}: {ytd['start']} to {ytd['end']} "
+                       f"({ytd['elapsed_share']:.0%} of the year), plan from "
+                       f"{kind + ' targets' if kind else 'no targets'}", style="bold"))
+    for title, lines, dim in (("Funnel stages: actual vs plan to date", card["stages"], False),
+                              ("Per channel: actual vs plan to date", card["channels"], True)):
+        if not lines:
+            continue
+        t = Table(title=title)
+        if dim:
+            t.add_column("value", overflow="fold")
+        for c in ("metric", "plan to date", "actual", "gap", "attainment", "status",
+                  "plan (year)"):
+            t.add_column(c, justify="left" if c in ("metric", "status") else "right")
+        for x in lines:
+            unit = x["unit"]
+            cells: list[Any] = [Text(str(x["value"]))] if dim else []
+            cells += [Text(x["metric"]), _card_value(x["plan_ytd"], unit),
+                      _card_value(x["actual_ytd"], unit), _card_value(x["gap"], unit),
+                      format_value(x["attainment"], "ratio"), _card_status(x["status"]),
+                      _card_value(x["plan_year"], unit)]
+            t.add_row(*cells)
+        console.print(t)
+    r = Table(title="Conversion rates: the year so far (period basis) vs the plan")
+    for c in ("transition", "plan", "actual", "reached b / reached a"):
+        r.add_column(c, justify="left" if c == "transition" else "right")
+    for x in card["rates"]:
+        r.add_row(x["transition"], format_value(x["plan"], "ratio"),
+                  format_value(x["actual"], "ratio"),
+                  f"{x['numerator']:,.0f} / {x['denominator']:,.0f}")
+    console.print(r)
+    roi = card["marketing_roi"]
+    console.print(Text(f"Marketing ROI to date: {format_value(roi['value'], 'ratio')} "
+                       f"(net return {format_value(roi['numerator'], 'currency')} on marketing "
+                       f"cost {format_value(roi['denominator'], 'currency')})"))
+    console.print(Text(roi["definition"], style="dim"))
+    notes([*card["notes"], *roi["notes"]])

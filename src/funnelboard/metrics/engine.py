@@ -262,7 +262,7 @@ def add_comparison(engine: Engine, result: MetricResult,
     last = max(r["period"] for r in result.rows)
     prev_query = query.replace(start=shifted(first),
                                end=periods.period_end(shifted(last), query.grain),
-                               compare=None)
+                               compare=None, with_target=False)
     if query.start is not None and query.start > first:
         # a range starting mid-period compares with the same days of the earlier period
         prev_query = prev_query.replace(start=shifted(first) + (query.start - first))

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 BASE_FIELDS = ("period", "period_end", "value", "numerator", "denominator", "n", "partial")
 COMPARE_FIELDS = ("previous_value", "delta", "delta_pct", "previous_numerator",
                   "previous_denominator")
+#: added by ``with_target`` (metrics.md §7)
+TARGET_FIELDS = ("target", "attainment", "pacing", "projection", "status")
 
 
 @dataclass
@@ -47,6 +49,8 @@ class MetricResult:
                 "partial"]
         if self.query.compare:
             cols.extend(COMPARE_FIELDS)
+        if self.query.with_target:
+            cols.extend(TARGET_FIELDS)
         return cols
 
     def to_dict(self) -> dict[str, Any]:
