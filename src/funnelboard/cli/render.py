@@ -20,7 +20,6 @@ from funnelboard.metrics.query import NONE_LABEL
 from funnelboard.metrics.result import MetricResult
 from funnelboard.metrics.snapshots import Snapshot
 
-
 console = Console()
 err_console = Console(stderr=True)
 

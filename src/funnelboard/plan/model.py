@@ -464,7 +464,8 @@ def build(inputs: PlanInputs) -> dict[str, Any]:
         result["segments"] = [_segment_out(s, inputs, months) for s in segments]
     else:
         result["segments"] = []
-    if inputs.funnel.rate(TRANSITIONS[0]) is None:
+    if inputs.funnel.rate(TRANSITIONS[0]) is None and not any("visit_to_lead" in n
+                                                                for n in notes):
         notes.append("No visit_to_lead rate was given, so the plan stops at leads (no "
                      "visits).")
     result["notes"] = notes
