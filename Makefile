@@ -30,6 +30,7 @@ BENCH_ROWS ?= 1000000
 bench: install
 	$(PY) bench/bench_import.py --rows $(BENCH_ROWS)
 	$(PY) bench/bench_funnel.py --rows $(BENCH_ROWS)
+	$(PY) bench/bench_catalogue.py
 
 docs: install
 	$(PY) -m funnelboard.docs_gen docs/data-contract.md

@@ -886,17 +886,18 @@ The demo company (`funnelboard.services.build_demo`, every canonical table throu
 import path, data up to 2025-06-30) is built once per size and cached as
 `$TMPDIR/funnelboard-bench/catalogue-demo-<contacts>-seed<seed>-<end>-<generator hash>/`.
 **(a)** Every metric `all_metrics(settings)` lists is computed once with
-`ws.metric(key, grain="quarter", as_of="2025-06-30")` over its whole history (the two stage
-metrics that need `--by stage` get it, from their example), in one fresh subprocess; times are
-per group (sum, slowest three) with the engine's time split into Ibis compilation, DuckDB
-execution and other Python. **(b)** Three metrics run side by side with hand-written DuckDB SQL
-in one fresh subprocess per metric, on the same connection (`SET TimeZone` first): `win_rate`
-by quarter; the MRR movements by month (five `ws.metric` calls against five SQL queries, and a
-single query giving all five); `cost_per_mql` by channel × quarter (period basis). The SQL is
-written from metrics.md and data-contract.md; both answers are compared cell by cell before
-anything is timed. Each side gets a warm-up, then three interleaved rounds; the best is
-reported. Target: engine ≤ 1.5× the SQL. Peak RSS is per implementation (`VmHWM`, reset before
-each run). The engine's compiled SQL, a cProfile of one call and EXPLAIN ANALYZE outputs are
+`ws.metric(key, grain="quarter", as_of="2025-06-30")` over its whole history (a metric that
+refuses to run without a breakdown gets the `--by` of its example in
+`funnelboard.metrics.examples`), in one fresh subprocess; times are per group (sum, slowest
+three) with the engine's time split into Ibis compilation, DuckDB execution and other Python.
+**(b)** Three metrics run side by side with hand-written DuckDB SQL in one fresh subprocess
+per metric, on the same connection (`SET TimeZone` first): `win_rate` by quarter; the MRR
+movements by month (five `ws.metric` calls against five SQL queries, and a single query giving
+all five); `cost_per_mql` by channel × quarter (period basis). The SQL is written from
+metrics.md and data-contract.md; both answers are compared cell by cell before anything is
+timed. Each side gets a warm-up, then three interleaved rounds; the best is reported. Target:
+engine ≤ 1.5× the SQL. Peak RSS is per implementation (`VmHWM`, reset before each run). The
+engine's compiled SQL, a cProfile of one call and EXPLAIN ANALYZE outputs are
 written to `$TMPDIR/funnelboard-bench/catalogue-profile-<contacts>/`.
 """
 
@@ -932,7 +933,11 @@ def render_docs(data: dict[str, Any], analysis: str) -> str:
                       f"s is Ibis compiling {cat['queries']} queries, {cat['execute_seconds']} s "
                       f"DuckDB running them and {cat['python_seconds']} s other Python. "
                       + (f"Errors: {len(cat['errors'])}." if cat["errors"]
-                         else "No metric failed."), "",
+                         else "No metric failed.")
+                      + (" Run with their example's breakdown: " + ", ".join(
+                          f"`{w['key']}` (--by {' '.join(w['by'] or [])})"
+                          for w in cat.get("with_by", [])) + "." if cat.get("with_by")
+                         else ""), "",
                       "| group | metrics | seconds | CPU s | queries | compile s | slowest three "
                       "(s) | errors |", "|---|--:|--:|--:|--:|--:|---|--:|"]
             for g in cat["groups"]:
@@ -1007,6 +1012,9 @@ def update_docs(path: Path, contacts: int, size: dict[str, Any], info: dict[str,
                 "<!-- bench:catalogue:analysis -->", 1)[1].split("<!-- bench:catalogue-data",
                                                                  1)[0]
     old = data["results"].get(str(contacts), {})
+    size = {**size, "compare": {name: {k: v for k, v in c.items() if k != "queries_detail"}
+                                for name, c in size.get("compare", {}).items()}} \
+        if "compare" in size else size
     data["results"][str(contacts)] = {**old, **size, "machine": info}
     body = render_docs(data, analysis)
     if START in text_ and END in text_:

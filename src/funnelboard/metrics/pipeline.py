@@ -543,8 +543,11 @@ def open_deals(engine: Engine, query: MetricQuery, notes: list[str],
                     t.closed_day.isnull() | (t.closed_day > pm.t_day)])
     h = history(engine)
     h = h.mutate(h_day=h.h_at.date(), h_next_day=h.h_next.date())
+    # (an OR in the join condition makes DuckDB fall back to a nested-loop join: 50 s instead
+    # of 2 s at 1M contacts; a far-future date for "no next entry" keeps it a hash join)
+    no_next = ibis.literal(dt.date(9999, 12, 31))
     j = j.left_join(h, [j.oid == h.h_oid, h.h_day <= j.t_day,
-                        h.h_next_day.isnull() | (h.h_next_day > j.t_day)])
+                        h.h_next_day.fill_null(no_next) > j.t_day])
     in_current = ~j.closed_now & (j.h_stage == j.stage_now).fill_null(False)
     row_prob = j.row_prob.coalesce(default_probability(engine, j.stage_now))
     j = j.mutate(
