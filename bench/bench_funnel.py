@@ -8,8 +8,9 @@ in a fresh subprocess so that its peak RSS (``VmHWM``) is its own:
 
 * **engine**: ``ws.funnel(grain="month", by=["channel"], as_of=AS_OF)`` (Ibis over the
   workspace's DuckDB file, channel derivation, period grid and result shaping included);
-* **SQL**: one hand-written DuckDB query on the same connection (``ws.connection()``), with the
-  channel derived in SQL by ``ChannelRules.sql_case`` from the same inputs the engine uses;
+* **SQL**: one hand-written DuckDB query on the same kind of connection (``ws.connection()``),
+  with the channel derived in SQL by ``ChannelRules.sql_case`` from the same inputs the engine
+  uses; it also runs in the engine's process, alternating with ``ws.funnel`` on its connection;
 * **pandas**: the needed columns of ``contacts`` and ``stage_events`` fetched into pandas
   (``fetch_df``), then filters, ``groupby``/``unstack`` and a final ``groupby``; the channel
   rules run on the distinct input combinations with ``ChannelRules.classify``. Timed with and
@@ -23,10 +24,11 @@ the benchmark. Targets: engine ≤ 1.25× the SQL, pandas ≥ 4× the engine.
 Usage (``make bench`` runs the first line)::
 
     python bench/bench_funnel.py                           # 1M contacts
-    python bench/bench_funnel.py --rows 1000000 10000000   # 1M and 10M (10M: ~10 min to build)
+    python bench/bench_funnel.py --rows 1000000 10000000   # 1M and 10M (10M: 3-9 min to build once)
 
 Options: ``--rows N [N ...]`` (default 1000000); ``--seed`` (default 1); ``--repeat`` timed runs
-after the warm-up (default 3); ``--cache-dir`` (default ``$TMPDIR/funnelboard-bench``, shared
+after the warm-up (default 3); ``--rounds`` alternating processes per implementation (default
+1); ``--cache-dir`` (default ``$TMPDIR/funnelboard-bench``, shared
 with ``bench_import.py``; delete the ``funnel-ws-*`` folders after a schema or generator
 change); ``--docs PATH`` (default ``docs/benchmarks.md``) and ``--no-docs``.
 """
@@ -254,6 +256,7 @@ def child(kind: str, ws_dir: str, as_of_text: str, repeat: int, out_dir: str) ->
     runs: list[dict[str, float]] = []
     cells: Cells = {}
     extra: dict[str, Any] = {}
+    peak = 0.0
 
     if kind == "engine":
         calls: list[float] = []
@@ -286,6 +289,20 @@ def child(kind: str, ws_dir: str, as_of_text: str, repeat: int, out_dir: str) ->
             if r["stage"] == stages[0]:
                 cells[(*key, "_created")] = int(r["denominator"])
         extra["notes"] = list(result.notes)
+        peak = peak_rss_mb()  # before the SQL runs below add to it
+        # The SQL in this same process and connection, alternating with the engine (pairs),
+        # so that both see the same caches, settings and load.
+        sql = funnel_sql(ws.settings, as_of)
+        same: dict[str, list[float]] = {"engine": [], "sql": []}
+        for _ in range(repeat):
+            w0 = time.perf_counter()
+            con.execute(f"SET TimeZone = '{ws.settings.timezone}'")
+            con.execute(sql).fetchall()
+            same["sql"].append(time.perf_counter() - w0)
+            w0 = time.perf_counter()
+            one()
+            same["engine"].append(time.perf_counter() - w0)
+        extra["same_process"] = same
         extra["profile"] = engine_profile(ws, as_of, Path(out_dir))
     elif kind == "sql":
         sql = funnel_sql(ws.settings, as_of)
@@ -313,7 +330,7 @@ def child(kind: str, ws_dir: str, as_of_text: str, repeat: int, out_dir: str) ->
     ws.close()
     print("BENCH_JSON", json.dumps({
         "kind": kind, "open_seconds": open_s, "runs": runs, "cells": cell_list(cells),
-        "peak_rss_mb": peak_rss_mb(), "load_avg": os.getloadavg()[0], **extra}))
+        "peak_rss_mb": peak or peak_rss_mb(), "load_avg": os.getloadavg()[0], **extra}))
 
 
 def engine_profile(ws: Any, as_of: dt.date, out_dir: Path) -> dict[str, Any]:
@@ -450,10 +467,12 @@ def summarise(rows: int, info: dict[str, Any], res: dict[str, dict[str, Any]]) -
         return run
 
     def warmup(kind: str) -> float:
-        return float(res[kind]["runs"][0]["seconds"])
+        """The best first run of a process (with several rounds, the least disturbed one)."""
+        return min(float(r["seconds"]) for r in res[kind]["runs"] if r["warmup"])
 
     p = best_run("pandas")
     e = best_run("engine")
+    same = res["engine"]["same_process"]
     queries = e.get("queries") or []
     prof = res["engine"].get("profile", {})
     return {
@@ -473,11 +492,25 @@ def summarise(rows: int, info: dict[str, Any], res: dict[str, dict[str, Any]]) -
         "pandas_rss_mb": round(res["pandas"]["peak_rss_mb"]),
         "ratio_sql": round(e["seconds"] / best("sql"), 2),
         "ratio_sql_cpu": round(best("engine", "cpu_seconds") / best("sql", "cpu_seconds"), 2),
+        "same_engine_s": round(min(same["engine"]), 3), "same_sql_s": round(min(same["sql"]), 3),
+        "ratio_same": round(min(same["engine"]) / min(same["sql"]), 2),
         "ratio_pandas": round(p["seconds"] / e["seconds"], 1),
         "ratio_pandas_compute": round((p["seconds"] - p["load_seconds"]) / e["seconds"], 1),
-        "load_avg": round(max(r["load_avg"] for r in res.values()), 1),
+        "load_min": round(min(r["load_min"] for r in res.values()), 1),
+        "load_max": round(max(r["load_max"] for r in res.values()), 1),
         "repeat": len(timed("engine")), "rounds": res["engine"]["rounds"],
     }
+
+
+def same_cell(r: dict[str, Any]) -> str:
+    if "ratio_same" not in r:
+        return "–"
+    return f"{r['ratio_same']:.2f}× ({r['same_engine_s']:.2f} / {r['same_sql_s']:.2f})"
+
+
+def load_range(r: dict[str, Any]) -> str:
+    lo, hi = r.get("load_min", r.get("load_avg", 0)), r.get("load_max", r.get("load_avg", 0))
+    return f"{lo:.1f}" if lo == hi else f"{lo:.1f}–{hi:.1f}"
 
 
 def print_results(results: list[dict[str, Any]], info: dict[str, str]) -> None:
@@ -488,7 +521,8 @@ def print_results(results: list[dict[str, Any]], info: dict[str, str]) -> None:
     t = Table(title=f"Funnel benchmark (month × channel, cumulative) — {info['cpu']}, "
                     f"{info['cores']} cores, {info['ram']}, DuckDB {info['duckdb']}, "
                     f"{info['date']}")
-    for col in ("contacts", "engine s", "SQL s", "engine ÷ SQL (≤1.25×)", "pandas s (excl. load)",
+    for col in ("contacts", "engine s", "SQL s", "engine ÷ SQL (≤1.25×)", "same process",
+                "pandas s (excl. load)",
                 "pandas ÷ engine (≥4×)", "peak RSS MB engine / SQL / pandas", "load"):
         t.add_column(col, justify="right")
     for r in results:
@@ -496,13 +530,13 @@ def print_results(results: list[dict[str, Any]], info: dict[str, str]) -> None:
         ok_pd = r["ratio_pandas"] >= PANDAS_TARGET
         t.add_row(f"{r['rows']:,}", f"{r['engine_s']:.2f} ({r['engine_warmup_s']:.2f})",
                   f"{r['sql_s']:.2f} ({r['sql_warmup_s']:.2f})",
-                  f"[{'green' if ok_sql else 'red'}]{r['ratio_sql']:.2f}×[/]",
+                  f"[{'green' if ok_sql else 'red'}]{r['ratio_sql']:.2f}×[/]", same_cell(r),
                   f"{r['pandas_s']:.2f} ({r['pandas_s'] - r['pandas_load_s']:.2f})",
                   f"[{'green' if ok_pd else 'red'}]{r['ratio_pandas']:.1f}×[/]",
                   f"{r['engine_rss_mb']:,} / {r['sql_rss_mb']:,} / {r['pandas_rss_mb']:,}",
-                  f"{r['load_avg']:.1f}")
+                  load_range(r))
     console.print(t)
-    console.print("(warm-up run in parentheses for engine and SQL; engine queries, best run: "
+    console.print("(best warm-up run in parentheses; engine queries, best run: "
                   + "; ".join(f"{r['rows']:,}: " + " + ".join(f"{q:.2f}"
                                                              for q in r["engine_queries_s"])
                               for r in results) + " s)")
@@ -514,13 +548,13 @@ def render_docs(results: list[dict[str, Any]], info: dict[str, str]) -> str:
         f"Measured {info['date']} on {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, "
         f"{info['os']}, Python {info['python']}, DuckDB {info['duckdb']}; as of "
         f"{AS_OF.isoformat()}. Seconds are the best of the timed runs (*runs*: per "
-        "implementation, each process's warm-up excluded); the first warm-up is in "
-        "parentheses.", "",
+        "implementation, each process's warm-up excluded); the best warm-up (a process's "
+        "first call) is in parentheses.", "",
         "| contacts | stage_events rows | cells | runs | engine s | SQL s "
         "| engine ÷ SQL (≤ 1.25×) | pandas s incl. load | pandas s excl. load "
         "| pandas ÷ engine (≥ 4×) | CPU s engine / SQL / pandas | engine ÷ SQL, CPU "
-        "| peak RSS MB engine / SQL / pandas | load |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| engine ÷ SQL, same process | peak RSS MB engine / SQL / pandas | load |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in sorted(results, key=lambda r: r["rows"]):
         lines.append(
@@ -530,9 +564,9 @@ def render_docs(results: list[dict[str, Any]], info: dict[str, str]) -> str:
             f"| {r['pandas_s']:.1f} ({r['pandas_warmup_s']:.1f}) "
             f"| {r['pandas_s'] - r['pandas_load_s']:.1f} | {r['ratio_pandas']:.1f}× "
             f"| {r['engine_cpu_s']:.1f} / {r['sql_cpu_s']:.1f} / {r['pandas_cpu_s']:.1f} "
-            f"| {r['ratio_sql_cpu']:.2f}× "
+            f"| {r['ratio_sql_cpu']:.2f}× | {same_cell(r)} "
             f"| {r['engine_rss_mb']:,} / {r['sql_rss_mb']:,} / {r['pandas_rss_mb']:,} "
-            f"| {r['load_avg']:.1f} |")
+            f"| {load_range(r)} |")
     lines += ["", "Engine time per query (best run; the rest is Python: Ibis expression "
               "building, period grid, result rows):", "",
               "| contacts | distinct channel inputs s | funnel aggregation s | rest s |",
@@ -541,8 +575,10 @@ def render_docs(results: list[dict[str, Any]], info: dict[str, str]) -> str:
         q = r["engine_queries_s"] + [0.0, 0.0]
         lines.append(f"| {r['contacts']:,} | {q[0]:.2f} | {q[1]:.2f} | "
                      f"{r['engine_s'] - sum(r['engine_queries_s']):.2f} |")
-    lines += ["", "*load* is the highest 1-minute load average seen by the three runs; the "
-              "CPU seconds are steadier than wall time when the machine is busy.", ""]
+    lines += ["", "*load*: the 1-minute load average at the end of each process (lowest–highest); "
+              "it includes the benchmark's own process, about 1–2 while DuckDB runs on 2 threads, "
+              "so more than ~2 on 2 cores means other work competed for the CPU and wall times "
+              "are inflated.", ""]
     data = {"machine": info, "results": results}
     lines += [f"<!-- bench:funnel:data {json.dumps(data)} -->", "", END]
     return "\n".join(lines)
@@ -565,7 +601,10 @@ add their entries to `stage_events` too), each implementation in a fresh subproc
   grid and the result rows;
 * **SQL**: one hand-written DuckDB query on the same connection (`ws.connection()`): first
   entry per stage, reached = `coalesce(e_k, least(later e's))`, channel = the stored one,
-  else `ChannelRules.sql_case` over the UTMs (or source / source detail);
+  else `ChannelRules.sql_case` over the UTMs (or source / source detail). It runs in its own
+  process (for its peak RSS) and also in the engine's process after the engine's timed runs,
+  alternating with `ws.funnel` on the same connection (*engine ÷ SQL, same process*: best
+  engine ÷ best SQL of those pairs, engine / SQL seconds in parentheses);
 * **pandas**: `fetch_df` of the needed columns of `contacts` and `stage_events`, filters,
   `groupby().min().unstack()`, the rules on the distinct channel inputs
   (`ChannelRules.classify`), `groupby().agg()`.
@@ -573,11 +612,12 @@ add their entries to `stage_events` too), each implementation in a fresh subproc
 Before timing, the three answers are compared cell by cell (period × channel × stage → count,
 and contacts created per period × channel); the benchmark stops on any difference. Reported:
 the best of 3 timed runs after a warm-up per process (`--repeat`; `--rounds N` alternates N
-fresh processes per implementation, which evens out bursts of load from elsewhere), the first
-warm-up, the least CPU seconds of a timed run (steadier than wall time on a busy machine),
-peak RSS of each subprocess (`VmHWM`), the highest 1-minute load average seen. Targets: engine
-≤ 1.25× the SQL, pandas (including its load) ≥ 4× the engine. The workspace keeps its default
-`import.memory_limit_mb` (768 MB), which DuckDB applies to all three runs' queries.
+fresh processes per implementation, which evens out bursts of load from elsewhere), the best
+warm-up (a process's first call), the least CPU seconds of a timed run (steadier than wall
+time on a busy machine), peak RSS of each subprocess (`VmHWM`), the range of 1-minute load
+averages. Targets: engine ≤ 1.25× the SQL, pandas (including its load) ≥ 4× the engine. The
+workspace keeps its default `import.memory_limit_mb` (768 MB), which DuckDB applies to the
+engine's and the SQL's queries (and to the pandas run's fetches).
 
 ### Results
 
@@ -624,7 +664,8 @@ def measure(cache: Path, rows: int, seed: int, repeat: int, rounds: int) -> dict
                   + f"), peak RSS {out['peak_rss_mb']:,.0f} MB, load {out['load_avg']:.1f}",
                   flush=True)
             if kind not in res:
-                res[kind] = {**out, "rounds": 1}
+                res[kind] = {**out, "rounds": 1, "load_min": out["load_avg"],
+                             "load_max": out["load_avg"]}
                 continue
             prev = res[kind]
             if {tuple(c) for c in out["cells"]} != {tuple(c) for c in prev["cells"]}:
@@ -632,9 +673,13 @@ def measure(cache: Path, rows: int, seed: int, repeat: int, rounds: int) -> dict
             prev["runs"] += out["runs"]
             prev["rounds"] += 1
             prev["peak_rss_mb"] = max(prev["peak_rss_mb"], out["peak_rss_mb"])
-            prev["load_avg"] = max(prev["load_avg"], out["load_avg"])
+            prev["load_min"] = min(prev["load_min"], out["load_avg"])
+            prev["load_max"] = max(prev["load_max"], out["load_avg"])
             if "profile" in out:
                 prev["profile"] = out["profile"]
+            for side, times in out.get("same_process", {}).items():
+                prev["same_process"][side] += times
+    (out_dir / "funnel-runs.json").write_text(json.dumps(res), encoding="utf-8")
     problems = compare(res)
     if problems:
         raise SystemExit("the implementations disagree:\n" + "\n".join(problems))
