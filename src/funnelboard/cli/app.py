@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from funnelboard import services
 from funnelboard.cli import render
 from funnelboard.errors import FunnelboardError, UsageError
+from funnelboard.metrics.result import MetricResult
 from funnelboard.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
@@ -382,12 +383,7 @@ def metrics_show(
     with Workspace.open(state.workspace, read_only=True) as ws:
         result = services.metric(ws, key, **query)
         fiscal_start = ws.settings.fiscal_year_start_month
-    if fmt == "json":
-        render.print_json(result.to_dict())
-    elif fmt == "csv":
-        render.write_csv(services.metric_csv(result))
-        render.notes(result.notes)
-    else:
+    if not _print_data(result, fmt):
         render.metric_result(result, fiscal_start=fiscal_start)
 
 
@@ -412,13 +408,20 @@ def funnel_(
     with Workspace.open(state.workspace, read_only=True) as ws:
         result = services.funnel(ws, **query)
         fiscal_start = ws.settings.fiscal_year_start_month
+    if not _print_data(result, fmt):
+        render.funnel_matrix(result, fiscal_start=fiscal_start)
+
+
+def _print_data(result: MetricResult, fmt: str) -> bool:
+    """Print a MetricResult as JSON or CSV (notes to stderr); False for the table format."""
     if fmt == "json":
         render.print_json(result.to_dict())
     elif fmt == "csv":
         render.write_csv(services.metric_csv(result))
         render.notes(result.notes)
     else:
-        render.funnel_matrix(result, fiscal_start=fiscal_start)
+        return False
+    return True
 
 
 @snapshot_app.command("take")
