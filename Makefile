@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FB := $(VENV)/bin/funnelboard
 DEMO_DIR ?= demo-workspace
 
-.PHONY: install demo test lint bench docs clean
+.PHONY: install demo test lint bench docs screenshots clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,7 @@ demo: install
 	$(FB) demo $(DEMO_DIR)
 
 test: install
+	./scripts/system-packages.sh
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 lint: install
@@ -35,6 +36,11 @@ bench: install
 docs: install
 	$(PY) -m funnelboard.docs_gen docs/data-contract.md
 	$(PY) -m funnelboard.cli.reference docs/metrics.md
+
+# re-take the README's screenshots (the browser tests save them to docs/screenshots/)
+screenshots: install
+	./scripts/system-packages.sh
+	FUNNELBOARD_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/test_browser.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -150,3 +150,44 @@ def make_ws_with(tmp_path: Path, _template_ws: Path) -> Iterator[WorkspaceFactor
     yield make
     for ws in opened:
         ws.close()
+
+
+DEMO_AS_OF = "2026-06-30"
+
+
+@pytest.fixture(scope="session")
+def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo company (1,500 contacts, seed 7, data to 30 June 2026), built once per test
+    process; open it read-only or copy it before writing."""
+    import datetime as dt
+
+    from funnelboard.services import build_demo
+
+    folder = tmp_path_factory.mktemp("demo") / "acme"
+    build_demo(folder, contacts=1500, seed=7, end=dt.date.fromisoformat(DEMO_AS_OF))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def demo_ws(demo_path: Path) -> Iterator[Workspace]:
+    """The demo workspace opened read-only (shared by the tests of one process)."""
+    ws = Workspace.open(demo_path, read_only=True)
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def web(demo_path: Path, tmp_path: Path) -> Iterator[object]:
+    """A dashboard over a copy of the demo, with users viewer@, analyst@ and admin@example.com
+    (see tests/web_support.py)."""
+    from web_support import start_web
+
+    yield from start_web(demo_path, tmp_path / "served")
+
+
+@pytest.fixture(scope="module")
+def web_module(demo_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Like ``web``, shared by the tests of one module (for read-only tests)."""
+    from web_support import start_web
+
+    yield from start_web(demo_path, tmp_path_factory.mktemp("served") / "ws")

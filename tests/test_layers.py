@@ -12,10 +12,11 @@ LAYERS: dict[str, int] = {
     "errors": 0, "issues": 0,
     "schema": 1, "channels": 1,
     "settings": 2,
-    "ingest": 3, "store": 3, "demo": 3, "docs_gen": 3, "metrics": 3,
+    "ingest": 3, "store": 3, "demo": 3, "docs_gen": 3, "metrics": 3, "auth": 3,
     "workspace": 4, "plan": 4,
-    "services": 5,
-    "cli": 6,
+    "services": 5, "charts": 5,
+    "dashboard": 5,
+    "cli": 6, "web": 6,
 }
 
 

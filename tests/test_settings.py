@@ -31,6 +31,8 @@ def test_new_workspace_has_documented_defaults(tmp_path: Path) -> None:
     assert cfg.demo_to_opportunity_days == 90
     assert (cfg.ltv_churn_window_months, cfg.ltv_lifetime_cap_months) == (6, 60)
     assert cfg.limits.memory_limit_mb == 768
+    assert cfg.server.session_absolute_hours == 12 and cfg.server.session_idle_minutes == 120
+    assert cfg.server.upload_max_mb == 100 and cfg.server.token_default_days == 90
     con = Workspace.open(tmp_path / "ws", read_only=True).connection()
     assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == \
         "732.4 MiB", "768 MB (10^6 bytes) is applied to the engine"
@@ -51,6 +53,8 @@ def test_new_workspace_has_documented_defaults(tmp_path: Path) -> None:
         ({"funnel": {"stages": ["lead"]}}, "funnel.stages", "at least two"),
         ({"funnel": {"stages": ["lead", "Lead Two"]}}, "funnel.stages", "lower-case"),
         ({"import": {"memory_limit_mb": 64}}, "import.memory_limit_mb", "from 128"),
+        ({"server": {"token_default_days": 400}}, "server.token_default_days", "at most"),
+        ({"server": {"upload_max_mb": 0}}, "server.upload_max_mb", "from 1"),
         ({"colour": "blue"}, "colour", "known setting"),
         ({"economics": {"gros_margin": 0.5}}, "economics.gros_margin", "known setting"),
     ],

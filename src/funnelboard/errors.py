@@ -80,3 +80,8 @@ class UnknownNameError(UsageError):
 
 class SourceError(FunnelboardError):
     """A file that cannot be imported at all (unreadable, no header, no good row...)."""
+
+
+class AuthError(FunnelboardError):
+    """A sign-in, session, token or user-account request that cannot be granted, or a server
+    secret key that is missing or unsafe."""

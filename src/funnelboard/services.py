@@ -53,7 +53,7 @@ def quarantine_rows(ws: Workspace, import_id: int | None) -> list[dict[str, Any]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def _safe_cell(value: object) -> object:
+def safe_cell(value: object) -> object:
     """Neutralise spreadsheet formulas in exported text (reliability case T16)."""
     if isinstance(value, str) and value and (
         value[0] in "=+-@\t\r" or value.lstrip()[:1] in ("=", "+", "-", "@")
@@ -83,8 +83,8 @@ def export_quarantine(ws: Workspace, import_id: int | None, out: Path) -> int:
         for item in grouped.values():
             cells = [item["cells"].get(h) for h in headers]
             writer.writerow([item["import_id"], item["table"], item["source_row"],
-                             _safe_cell("; ".join(item["problems"])),
-                             *(_safe_cell(c) for c in cells)])
+                             safe_cell("; ".join(item["problems"])),
+                             *(safe_cell(c) for c in cells)])
     return len(grouped)
 
 
@@ -291,7 +291,7 @@ def _csv_value(value: object) -> object:
         return "true" if value else "false"
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
-    return _safe_cell(value)
+    return safe_cell(value)
 
 
 def csv_rows(header: list[str], rows: list[dict[str, Any]]) -> list[list[object]]:
@@ -501,3 +501,62 @@ def write_plan(plan_data: dict[str, Any], fmt: str, out: Path) -> None:
         write_csv(plan_csv(plan_data), out)
     else:
         out.write_text(json.dumps(plan_data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+# -- over an open workspace (the web server holds one; it must not reopen it by path) ----------
+
+
+def plan_on(ws: Workspace, request: Any, *, save_as_targets: bool = False) -> dict[str, Any]:
+    """:func:`plan` over an already open workspace: the server's writer when saving, or any
+    object answering the same reads (settings, metric, engine, query) for a plan alone."""
+    from funnelboard.metrics.query import today_in
+    from funnelboard.plan.inputs import assemble
+    from funnelboard.plan.io import save_targets
+    from funnelboard.plan.model import build
+
+    result = build(assemble(request, ws, ws.settings, today_in(ws.settings.timezone)))
+    if save_as_targets:
+        imported, rows = save_targets(ws, result, request.as_of)
+        result["saved_targets"] = {"rows": rows, "import_id": imported.import_id,
+                                   "status": imported.status,
+                                   "inserted": imported.rows_inserted,
+                                   "updated": imported.rows_updated,
+                                   "unchanged": imported.rows_unchanged}
+    return result
+
+
+def channel_audit_on(con: Any, settings: Settings) -> list[dict[str, Any]]:
+    """:func:`channel_audit` on an open connection with the workspace's settings (its channel
+    rules, else the default ones)."""
+    from funnelboard.channels import (
+        audit_unassigned,
+        default_channel_settings,
+        parse_channel_settings,
+    )
+
+    rules = parse_channel_settings(settings.channels or default_channel_settings())
+    return list(audit_unassigned(con, rules))
+
+
+def quarantine_csv_rows(rows: list[dict[str, Any]]) -> list[list[object]]:
+    """The cells :func:`export_quarantine` writes (header first) for the rows of
+    :func:`quarantine_rows`, so a download needs no file: one row per rejected source row,
+    text neutralised against formula injection."""
+    grouped: dict[tuple[int, int], dict[str, Any]] = {}
+    headers: list[str] = []
+    for r in rows:
+        key = (r["import_id"], r["source_row"])
+        item = grouped.setdefault(key, {"import_id": r["import_id"], "table": r["table_name"],
+                                        "source_row": r["source_row"], "problems": [],
+                                        "cells": json.loads(r["raw_row"] or "{}")})
+        where = f"{r['column_name']}: " if r["column_name"] else ""
+        item["problems"].append(f"{where}{r['message']} [{r['rule']}]")
+        for h in item["cells"]:
+            if h not in headers:
+                headers.append(h)
+    out: list[list[object]] = [["import_id", "table", "source_row", "problems", *headers]]
+    for item in grouped.values():
+        cells = [item["cells"].get(h) for h in headers]
+        out.append([item["import_id"], item["table"], item["source_row"],
+                    safe_cell("; ".join(item["problems"])), *(safe_cell(c) for c in cells)])
+    return out

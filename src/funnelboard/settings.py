@@ -54,6 +54,33 @@ class ImportLimits:
     memory_limit_mb: int = 768
 
 
+@dataclass(frozen=True)
+class ServerSettings:
+    """The web server's security limits (reliability-plan.md's starting numbers).
+
+    The secret key is not a setting: it comes from ``FUNNELBOARD_SECRET_KEY`` or the file named
+    by ``FUNNELBOARD_SECRET_KEY_FILE`` so it never sits in a file that is shared or committed.
+    """
+
+    #: a session ends this long after login, however busy
+    session_absolute_hours: float = 12.0
+    #: a session ends after this long without a request
+    session_idle_minutes: float = 120.0
+    #: failed logins per user name within ``login_window_minutes`` before it is locked
+    login_failures_per_user: int = 10
+    #: failed logins per client address within the window before it is locked
+    login_failures_per_ip: int = 50
+    login_window_minutes: float = 15.0
+    #: largest upload accepted, checked while the body streams in
+    upload_max_mb: int = 100
+    upload_max_xlsx_mb: int = 25
+    #: API token lifetime when none is asked for, and the longest allowed
+    token_default_days: int = 90
+    token_max_days: int = 365
+    #: rows per API or drill-down response page at most
+    max_rows_per_response: int = 50_000
+
+
 DEFAULT_SNAPSHOT_METRICS = ("contacts_created", "leads", "mqls", "sqls", "opportunities",
                             "customers")
 
@@ -93,6 +120,7 @@ class Settings:
     ltv_churn_window_months: int = 6
     ltv_lifetime_cap_months: int = 60
     limits: ImportLimits = field(default_factory=ImportLimits)
+    server: ServerSettings = field(default_factory=ServerSettings)
     channels: dict[str, Any] = field(default_factory=dict)
     version: str = "defaults"
 
@@ -132,6 +160,11 @@ def default_document() -> dict[str, Any]:
         },
         "import": {"max_file_mb": 2048, "max_xlsx_mb": 50, "max_columns": 1000,
                    "memory_limit_mb": 768},
+        "server": {"session_absolute_hours": 12, "session_idle_minutes": 120,
+                   "login_failures_per_user": 10, "login_failures_per_ip": 50,
+                   "login_window_minutes": 15, "upload_max_mb": 100, "upload_max_xlsx_mb": 25,
+                   "token_default_days": 90, "token_max_days": 365,
+                   "max_rows_per_response": 50_000},
         "channels": default_channel_settings(),
     }
 
@@ -283,6 +316,29 @@ def from_document(
     )
     imp.finish()
 
+    srv = r.section("server")
+    server = ServerSettings(
+        session_absolute_hours=srv.number("session_absolute_hours", 12, lo=0.1, hi=24 * 90),
+        session_idle_minutes=srv.number("session_idle_minutes", 120, lo=1, hi=60 * 24 * 90),
+        login_failures_per_user=int(srv.number("login_failures_per_user", 10, lo=1, hi=1000,
+                                               whole=True)),
+        login_failures_per_ip=int(srv.number("login_failures_per_ip", 50, lo=1, hi=100_000,
+                                             whole=True)),
+        login_window_minutes=srv.number("login_window_minutes", 15, lo=1, hi=60 * 24),
+        upload_max_mb=int(srv.number("upload_max_mb", 100, lo=1, hi=100_000, whole=True)),
+        upload_max_xlsx_mb=int(srv.number("upload_max_xlsx_mb", 25, lo=1, hi=10_000,
+                                          whole=True)),
+        token_default_days=int(srv.number("token_default_days", 90, lo=1, hi=3650, whole=True)),
+        token_max_days=int(srv.number("token_max_days", 365, lo=1, hi=3650, whole=True)),
+        max_rows_per_response=int(srv.number("max_rows_per_response", 50_000, lo=100,
+                                             hi=10_000_000, whole=True)),
+    )
+    if server.token_default_days > server.token_max_days:
+        raise ConfigError("server.token_default_days", server.token_default_days,
+                          f"at most server.token_max_days ({server.token_max_days})",
+                          source=source)
+    srv.finish()
+
     channels_raw = r.doc.pop("channels", None)
     if channels_raw is None:
         from funnelboard.channels import default_channel_settings
@@ -298,7 +354,7 @@ def from_document(
         target_behind_below=behind, target_pacing=pacing,
         opportunity_stages=opp, gross_margin=margin, demo_to_opportunity_days=demo_days,
         ltv_churn_window_months=churn_window, ltv_lifetime_cap_months=cap, limits=limits,
-        channels=channels_raw, version=version or "defaults",
+        server=server, channels=channels_raw, version=version or "defaults",
     )
 
 

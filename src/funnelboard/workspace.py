@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from funnelboard import settings as settings_mod
+from funnelboard.auth.appdb import ensure_schema as ensure_app_schema
 from funnelboard.errors import WorkspaceError
 from funnelboard.ingest.mapping import Mapping
 from funnelboard.ingest.pipeline import Importer, ImportOptions, Progress
@@ -33,18 +33,24 @@ RAW_DIR = "raw"
 TMP_DIR = ".tmp"
 REBUILD_MARKER = ".rebuild-in-progress"
 
-APP_DDL = """
-CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL,
-    password_hash TEXT, role TEXT NOT NULL DEFAULT 'viewer', disabled INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL,
-    created_at TEXT NOT NULL, last_seen TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS api_tokens (id INTEGER PRIMARY KEY, token_hash TEXT UNIQUE NOT NULL,
-    user_id INTEGER NOT NULL, scope TEXT NOT NULL, expires_at TEXT, last_used TEXT,
-    revoked INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS audit_log (id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT,
-    action TEXT NOT NULL, object TEXT, outcome TEXT, detail TEXT);
-"""
+
+#: Workspaces a running server holds, by resolved folder: commands it runs for the CLI borrow
+#: them instead of opening the database a second time (DESIGN.md, "One writer").
+_SERVED: dict[Path, Workspace] = {}
+
+
+def serve_workspace(ws: Workspace | None, folder: Path) -> None:
+    """Register (or, with None, forget) the workspace a server holds for ``folder``."""
+    key = folder.resolve()
+    if ws is None:
+        _SERVED.pop(key, None)
+    else:
+        _SERVED[key] = ws
+
+
+def is_served(folder: Path) -> bool:
+    """True when this process is the server holding ``folder``."""
+    return folder.resolve() in _SERVED
 
 
 def resolve_path(path: str | os.PathLike[str] | None) -> Path:
@@ -76,9 +82,7 @@ class Workspace:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / RAW_DIR).mkdir(exist_ok=True)
         settings_mod.write_default(folder / SETTINGS_FILE)
-        with sqlite3.connect(folder / APP_DB_FILE) as app:
-            app.executescript(APP_DDL)
-        app.close()
+        ensure_app_schema(folder / APP_DB_FILE)  # users, sessions, tokens, audit (auth.appdb)
         ws = cls.open(folder)
         ws.connection()
         return ws
@@ -94,6 +98,9 @@ class Workspace:
                 "'funnelboard rebuild' again to finish it (the previous database is kept as "
                 "funnelboard.duckdb.bak until then)."
             )
+        served = _SERVED.get(folder.resolve())
+        if served is not None:
+            return served.borrow()
         settings_file = folder / SETTINGS_FILE
         if not settings_file.exists():
             raise WorkspaceError(
@@ -101,6 +108,12 @@ class Workspace:
                 f"'funnelboard init {folder}', or pass --workspace."
             )
         return cls(folder, settings_mod.load(settings_file), read_only=read_only)
+
+    def borrow(self) -> Workspace:
+        """The same open workspace for a command the server runs: closing it is a no-op."""
+        borrowed = _Borrowed(self.path, self.settings, read_only=self.read_only)
+        borrowed.owner = self
+        return borrowed
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
@@ -181,3 +194,18 @@ class Workspace:
 
         return funnel(self.engine(),
                       make_query("funnel", timezone=self.settings.timezone, **query))
+
+
+class _Borrowed(Workspace):
+    """A server's workspace lent to one command: same connection, and close leaves it open."""
+
+    owner: Workspace
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        return self.owner.connection()
+
+    def engine(self) -> Engine:
+        return self.owner.engine()
+
+    def close(self) -> None:
+        """The server keeps the workspace open."""

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from funnelboard import services
 from funnelboard.cli import render
+from funnelboard.cli.users_cli import tokens_app, users_app
 from funnelboard.errors import FunnelboardError, UsageError
 from funnelboard.metrics.result import MetricResult
 from funnelboard.workspace import Workspace
@@ -33,6 +34,8 @@ targets_app = typer.Typer(no_args_is_help=True,
 app.add_typer(targets_app, name="targets")
 plan_app = typer.Typer(help="Plan: work up the funnel from a revenue goal; the report card.")
 app.add_typer(plan_app, name="plan")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,6 +80,11 @@ ProbabilityOpt = Annotated[str | None, typer.Option(
     "history (the historical stage-to-win rate).")]
 
 
+HostOpt = Annotated[str, typer.Option("--host", help="Address to listen on (loopback by "
+                                      "default; any other needs FUNNELBOARD_SECRET_KEY).")]
+PortOpt = Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")]
+
+
 def friendly(fn: F) -> F:
     """Turn funnelboard errors into one plain sentence and the documented exit status."""
 
@@ -97,6 +105,37 @@ def friendly(fn: F) -> F:
 def _global(ctx: typer.Context, workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
     render.reset_consoles()
     ctx.obj = State(workspace, services.parse_as_of(as_of))
+    _hand_to_server(ctx, workspace)
+
+
+def _hand_to_server(ctx: typer.Context, workspace: Path | None) -> None:
+    """While a server holds the workspace, it runs the command (DESIGN.md, "One writer")."""
+    import sys
+
+    from funnelboard.cli import forward
+    from funnelboard.workspace import is_served, resolve_path
+
+    if ctx.invoked_subcommand in forward.LOCAL_COMMANDS or ctx.resilient_parsing:
+        return
+    argv = sys.argv[1:]
+    if any(a in ("--help", "-h") for a in argv):
+        return
+    folder = resolve_path(workspace or _argv_workspace(argv))
+    if is_served(folder):  # this process is the server: run here
+        return
+    info = forward.running_server(folder)
+    if info is None:
+        return
+    raise typer.Exit(forward.forward(info, forward.absolute_paths(argv, Path.cwd())))
+
+
+def _argv_workspace(argv: list[str]) -> Path | None:
+    for i, arg in enumerate(argv):
+        if arg in ("-w", "--workspace") and i + 1 < len(argv):
+            return Path(argv[i + 1])
+        if arg.startswith("--workspace="):
+            return Path(arg.split("=", 1)[1])
+    return None
 
 
 def _state(ctx: typer.Context, workspace: Path | None = None, as_of: str | None = None) -> State:
@@ -314,8 +353,8 @@ def demo(ctx: typer.Context,
          contacts: Annotated[int, typer.Option("--contacts", min=100)] = 50_000,
          seed: Annotated[int, typer.Option("--seed")] = 42,
          no_serve: Annotated[bool, typer.Option(
-             "--no-serve", help="Only generate (the dashboard arrives in a later release).")
-         ] = False,
+             "--no-serve", help="Only generate; do not start the dashboard.")] = False,
+         host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
          workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
     """Generate a realistic 3-year B2B SaaS company into a new workspace."""
     state = _state(ctx, workspace, as_of)
@@ -328,8 +367,27 @@ def demo(ctx: typer.Context,
     render.table(f"Demo company in {folder}", ["table", "rows", "status"],
                  [[r.table, r.rows_accepted, r.status] for r in summary])
     if not no_serve:
-        render.console.print("The dashboard is not part of this release yet; explore the data "
-                             f"with: funnelboard -w {folder} imports")
+        _serve(folder, host, port, secure_cookies=False)
+
+
+def _serve(folder: Path | None, host: str, port: int, *, secure_cookies: bool) -> None:
+    from funnelboard.web.server import serve as run_server
+
+    run_server(folder, host=host, port=port, secure_cookies=secure_cookies,
+               announce=lambda text: render.console.print(text, highlight=False,
+                                                          soft_wrap=True))
+
+
+@app.command()
+@friendly
+def serve(ctx: typer.Context, host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
+          secure_cookies: Annotated[bool, typer.Option(
+              "--secure-cookies", help="Mark cookies Secure (the server is reached over "
+              "HTTPS, e.g. behind a reverse proxy).")] = False,
+          workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
+    """Serve the dashboard and the REST API (one process owns the workspace while it runs)."""
+    state = _state(ctx, workspace, as_of)
+    _serve(state.workspace, host, port, secure_cookies=secure_cookies)
 
 
 def _query(state: State, **options: Any) -> dict[str, Any]:

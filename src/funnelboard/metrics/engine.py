@@ -125,6 +125,8 @@ def compute(engine: Engine, query: MetricQuery) -> MetricResult:
     if query.basis is None:
         query = query.replace(basis=str(metric.params.get("default_basis", "cohort")))
     _check_dims(metric, query)
+    if ONE_PASS_PREVIOUS and _one_pass(metric, query, engine.settings):
+        return _with_targets(engine, metric, _with_previous_in_one_pass(engine, query))
     notes: list[str] = []
     rows = COMPILERS[metric.kind](engine, metric, query, notes)
     if metric.unit == "currency":
@@ -137,7 +139,58 @@ def compute(engine: Engine, query: MetricQuery) -> MetricResult:
         aggregation=metric.aggregation, settings_version=engine.settings.version, dims=dims)
     if query.compare and rows:
         add_comparison(engine, result, lambda q: compute(engine, q))
-    if query.with_target and rows:
+    return _with_targets(engine, metric, result)
+
+
+#: compare "previous" by computing one range that also holds the period before (see _one_pass)
+ONE_PASS_PREVIOUS = True
+#: kinds whose rows depend on the whole range asked for (ranked lists), never combined
+_RANGE_DEPENDENT = ("landing_pages", "maturity")
+
+
+def _one_pass(metric: MetricDef, query: MetricQuery, settings: Settings) -> bool:
+    """True when the previous-period comparison can come from the same query widened by one
+    period: no breakdown (a widened range could add combinations seen only in the earlier
+    period), and a start that begins a period (so every period keeps its bounds)."""
+    if query.compare != "previous" or query.by or query.start is None:
+        return False
+    if metric.kind in _RANGE_DEPENDENT:
+        return False
+    start = periods.period_start(query.start, query.grain,
+                                 fiscal_start=settings.fiscal_year_start_month,
+                                 week_start=settings.week_start)
+    return start == query.start
+
+
+def _with_previous_in_one_pass(engine: Engine, query: MetricQuery) -> MetricResult:
+    """The result of ``query`` with its previous-period comparison, from one computation over
+    the range widened by one period (half the work of computing the two ranges apart; the
+    values are the same because each period's value depends only on that period)."""
+    assert query.start is not None
+    earlier = periods.shift_period(query.start, query.grain, -1)
+    wide = compute(engine, query.replace(start=earlier, compare=None, with_target=False))
+    index = {r["period"]: r for r in wide.rows}
+    rows = [r for r in wide.rows if r["period"] >= query.start]
+    for row in rows:
+        before = index.get(periods.shift_period(row["period"], query.grain, -1))
+        pv = before["value"] if before else None
+        value = row["value"]
+        row["previous_value"] = pv
+        row["delta"] = (value - pv) if value is not None and pv is not None else None
+        row["delta_pct"] = (row["delta"] / pv) if row["delta"] is not None and pv else None
+        row["previous_numerator"] = before["numerator"] if before else None
+        row["previous_denominator"] = before["denominator"] if before else None
+    notes = [*wide.notes, "Compared with the previous period (whole period unless the range "
+                          "starts mid-period)."]
+    return MetricResult(
+        metric=wide.metric, label=wide.label, unit=wide.unit, direction=wide.direction,
+        definition=wide.definition, query=query, rows=rows, notes=notes,
+        aggregation=wide.aggregation, settings_version=wide.settings_version, dims=wide.dims)
+
+
+def _with_targets(engine: Engine, metric: MetricDef, result: MetricResult) -> MetricResult:
+    query = result.query
+    if query.with_target and result.rows:
         from funnelboard.metrics.targets import add_targets
 
         add_targets(engine, metric, result)

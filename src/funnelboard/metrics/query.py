@@ -106,6 +106,9 @@ def parse_filters(filters: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
             else list(values)
         for v in vals:
             text = "" if v is None else str(v)
+            if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+                raise UsageError(f"The filter value for '{str(dim).strip()[:40]}' contains a "
+                                 "control character (such as a NUL or line break); remove it.")
             bucket = merged.setdefault(str(dim).strip(), [])
             if text not in bucket:
                 bucket.append(text)

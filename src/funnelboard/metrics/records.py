@@ -1,0 +1,169 @@
+"""The records behind one cell of a metric result: the drill-down.
+
+For a cell (the period from ``cell_start`` to ``cell_end`` and the query's filters, which
+carry the cell's dimension values) the records are exactly the rows the metric counted, by the
+same expressions (so the number of records equals the count shown):
+
+* funnel counts (``contacts_created``, ``leads`` … ``customers``): the contacts (or accounts)
+  of the cohort — or, on the period basis, those that reached the stage in the period;
+* conversion rates: ``side="numerator"`` lists the units that converted, ``"denominator"`` the
+  units that reached the first stage;
+* table metrics (sessions, ads, email …): the source table's rows in the cell.
+
+Sorting takes a column name from the record set's own columns only (T14); paging is done by
+the engine, so a drill-down of a million rows never leaves the database whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from funnelboard.errors import UsageError
+from funnelboard.metrics import periods
+from funnelboard.metrics.engine import Engine
+from funnelboard.metrics.funnel import local_date, reached
+from funnelboard.metrics.query import MetricQuery
+from funnelboard.metrics.registry import MetricDef, resolve
+from funnelboard.schema import TABLES
+
+FUNNEL_KINDS = ("created", "count", "rate")
+TABLE_KINDS = ("table_flow", "table_ratio", "table_distinct")
+SIDES = ("numerator", "denominator")
+MAX_PAGE = 1000
+
+
+@dataclass
+class Records:
+    metric: str
+    label: str
+    side: str
+    total: int
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    offset: int
+    limit: int
+    sort: str | None
+    descending: bool
+    notes: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "label": self.label, "side": self.side,
+                "total": self.total, "offset": self.offset, "limit": self.limit,
+                "sort": self.sort, "descending": self.descending, "columns": self.columns,
+                "rows": [{k: _json(v) for k, v in r.items()} for r in self.rows],
+                "notes": self.notes}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def drillable(metric: MetricDef) -> bool:
+    return metric.kind in FUNNEL_KINDS or metric.kind in TABLE_KINDS
+
+
+def record_table(engine: Engine, query: MetricQuery, cell_start: dt.date, cell_end: dt.date,
+                 side: str = "numerator") -> tuple[ir.Table, list[str]]:
+    """The records of one cell as an expression, and notes."""
+    metric = resolve(query.metric, engine.settings)
+    if side not in SIDES:
+        raise UsageError(f"side '{side}' is not allowed; use numerator or denominator.")
+    if cell_start > cell_end:
+        raise UsageError(f"The cell starts ({cell_start}) after it ends ({cell_end}).")
+    if metric.kind in FUNNEL_KINDS:
+        return _funnel_records(engine, metric, query, cell_start, cell_end, side)
+    if metric.kind in TABLE_KINDS:
+        return _table_records(engine, metric, query, cell_start, cell_end)
+    raise UsageError(f"{metric.label} does not list the records behind it yet; its numbers "
+                     "come from several tables. Drill into the counts it is built from.")
+
+
+def fetch(engine: Engine, query: MetricQuery, cell_start: dt.date, cell_end: dt.date, *,
+          side: str = "numerator", sort: str | None = None, descending: bool = False,
+          offset: int = 0, limit: int = 100) -> Records:
+    """One page of the records of a cell, sorted by an allow-listed column."""
+    metric = resolve(query.metric, engine.settings)
+    t, notes = record_table(engine, query, cell_start, cell_end, side)
+    columns = list(t.columns)
+    if sort is not None and sort not in columns:
+        raise UsageError(f"Records cannot be sorted by '{sort[:60]}'; use one of: "
+                         f"{', '.join(columns)}.")
+    limit = max(1, min(int(limit), MAX_PAGE))
+    offset = max(0, int(offset))
+    total = int(engine.execute(t.aggregate(n=lambda x: x.count()))[0]["n"])
+    key = sort or columns[0]
+    order = [ibis.desc(key) if descending else ibis.asc(key)]
+    if key != columns[0]:
+        order.append(ibis.asc(columns[0]))
+    page = t.order_by(order).limit(limit, offset=offset)
+    rows = engine.execute(page)
+    return Records(metric.key, metric.label, side, total, columns, rows, offset, limit, sort,
+                   descending, notes)
+
+
+def _funnel_records(engine: Engine, metric: MetricDef, query: MetricQuery, start: dt.date,
+                    end: dt.date, side: str) -> tuple[ir.Table, list[str]]:
+    notes: list[str] = []
+    shown = tuple(dict.fromkeys([*query.by, "channel"]))
+    q = query.replace(by=shown)
+    t = reached(engine, q, notes)
+    stages = engine.settings.stages
+    kind = metric.kind
+    stage: str | None = None
+    if kind == "count":
+        stage = str(metric.params["stage"])
+    elif kind == "rate":
+        a, b = str(metric.params["a"]), str(metric.params["b"])
+        stage = b if side == "numerator" else a
+    basis = query.basis or "cohort"
+    if basis == "period" and stage is not None:
+        day = local_date(t[f"r_{stage}"])
+    else:
+        day = local_date(t.created)
+    t = t.filter(day >= start, day <= end)
+    if stage is not None:
+        hit = t[f"r_{stage}"].notnull()
+        days = metric.params.get("days") if kind == "rate" else None
+        if kind == "rate" and side == "numerator" and isinstance(days, int):
+            hit = hit & (t[f"r_{stage}"] <= t.created + ibis.interval(days=days))
+        t = t.filter(hit)
+    unit = "account_id" if query.level == "account" else "contact_id"
+    cols: dict[str, ir.Value] = {unit: t[unit]}
+    cols["created"] = t.created
+    for dim in shown:
+        if dim in t.columns:
+            cols[dim] = t[dim]
+    for s in stages:
+        cols[f"reached_{s}"] = local_date(t[f"r_{s}"])
+    return t.select(**cols), notes
+
+
+def _table_records(engine: Engine, metric: MetricDef, query: MetricQuery, start: dt.date,
+                   end: dt.date) -> tuple[ir.Table, list[str]]:
+    from funnelboard.metrics.tables import Source, prepared
+
+    notes: list[str] = []
+    # the window is the cell; prepared() applies the query's filters and dimensions
+    q = query.replace(start=start, end=end)
+    t, _period = prepared(engine, metric, q, notes)
+    src: Source = metric.params["source"]  # type: ignore[assignment]
+    spec = TABLES.get(src.table)
+    names = [c.name for c in spec.columns] if spec else []
+    keep = [c for c in names if c in t.columns]
+    dims = [d for d in query.by if d in t.columns and d not in keep]
+    return t.select(*keep, *dims), notes
+
+
+def cell_of(period: dt.date, query: MetricQuery) -> tuple[dt.date, dt.date]:
+    """The bounds of the result cell starting on ``period`` (clipped to the query range)."""
+    end = periods.period_end(period, query.grain)
+    if query.end and end > query.end:
+        end = query.end
+    return max(period, query.start or period), min(end, query.as_of)

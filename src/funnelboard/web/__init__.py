@@ -1,0 +1,1 @@
+"""The web dashboard and the REST API: a thin transport over the services (DESIGN.md)."""
