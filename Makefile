@@ -32,6 +32,7 @@ bench: install
 	$(PY) bench/bench_import.py --rows $(BENCH_ROWS)
 	$(PY) bench/bench_funnel.py --rows $(BENCH_ROWS)
 	$(PY) bench/bench_catalogue.py
+	$(PY) bench/bench_web.py --contacts 50000 $(BENCH_ROWS)
 
 docs: install
 	$(PY) -m funnelboard.docs_gen docs/data-contract.md

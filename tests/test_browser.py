@@ -76,7 +76,7 @@ def page(served: tuple[str, ServerState], tmp_path_factory: pytest.TempPathFacto
         context = browser.new_context(base_url=base, accept_downloads=True,
                                       viewport={"width": 1400, "height": 1000})
         tab = context.new_page()
-        tab.set_default_timeout(60_000)
+        tab.set_default_timeout(240_000)
         link = state.auth.create_login_link(minutes=15)
         tab.goto(f"/login?token={link}")
         tab.wait_for_url(f"{base}/")
@@ -97,7 +97,7 @@ def _screenshot(tab: Any, name: str, tmp: Path) -> Path:
 def _charts_drawn(tab: Any) -> None:
     tab.wait_for_function(
         "() => [...document.querySelectorAll('.chart')].every("
-        "c => c.getAttribute('data-rendered'))", timeout=60_000)
+        "c => c.getAttribute('data-rendered'))", timeout=120_000)
     failed = tab.locator(".chart[data-rendered=error]")
     assert failed.count() == 0, failed.first.text_content()
 

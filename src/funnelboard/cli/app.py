@@ -370,10 +370,12 @@ def demo(ctx: typer.Context,
         _serve(folder, host, port, secure_cookies=False)
 
 
-def _serve(folder: Path | None, host: str, port: int, *, secure_cookies: bool) -> None:
+def _serve(folder: Path | None, host: str, port: int, *, secure_cookies: bool,
+           monthly_snapshot: bool = True) -> None:
     from funnelboard.web.server import serve as run_server
 
     run_server(folder, host=host, port=port, secure_cookies=secure_cookies,
+               monthly_snapshot=monthly_snapshot,
                announce=lambda text: render.console.print(text, highlight=False,
                                                           soft_wrap=True))
 
@@ -384,10 +386,14 @@ def serve(ctx: typer.Context, host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
           secure_cookies: Annotated[bool, typer.Option(
               "--secure-cookies", help="Mark cookies Secure (the server is reached over "
               "HTTPS, e.g. behind a reverse proxy).")] = False,
+          no_monthly_snapshot: Annotated[bool, typer.Option(
+              "--no-monthly-snapshot", help="Do not take the monthly funnel snapshot (it is "
+              "taken at start and on the first day of each month otherwise).")] = False,
           workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
     """Serve the dashboard and the REST API (one process owns the workspace while it runs)."""
     state = _state(ctx, workspace, as_of)
-    _serve(state.workspace, host, port, secure_cookies=secure_cookies)
+    _serve(state.workspace, host, port, secure_cookies=secure_cookies,
+           monthly_snapshot=not no_monthly_snapshot)
 
 
 def _query(state: State, **options: Any) -> dict[str, Any]:

@@ -84,6 +84,13 @@ def snapshot_scheduler(state: ServerState, stop: threading.Event) -> threading.T
     return thread
 
 
+def _warm_bundle() -> None:
+    from funnelboard.charts import vega_bundle
+
+    with contextlib.suppress(Exception):
+        vega_bundle()
+
+
 def write_server_file(folder: Path, url: str) -> str:
     """Record the running server for CLI commands; returns the per-start token."""
     token = secrets.token_urlsafe(32)
@@ -104,7 +111,7 @@ def remove_server_file(folder: Path) -> None:
 
 
 def serve(path: Path | None, *, host: str, port: int, secure_cookies: bool = False,
-          announce: Callable[[str], None] = print) -> None:
+          monthly_snapshot: bool = True, announce: Callable[[str], None] = print) -> None:
     """Run the server until interrupted."""
     import uvicorn
 
@@ -116,7 +123,10 @@ def serve(path: Path | None, *, host: str, port: int, secure_cookies: bool = Fal
     app = create_app(state)
     app.state.server_token = write_server_file(state.workspace.path, url)
     stop = threading.Event()
-    snapshot_scheduler(state, stop)
+    if monthly_snapshot:
+        snapshot_scheduler(state, stop)
+    # the vega bundle takes ~2 s to build: make it now, not on the first page view
+    threading.Thread(target=_warm_bundle, daemon=True).start()
     announce(f"funnelboard is serving {state.workspace.path} at {url}")
     if is_loopback(host) or not state.auth.has_logged_in():
         link = state.auth.create_login_link(minutes=15)
