@@ -64,28 +64,10 @@ def safe_cell(value: object) -> object:
 
 def export_quarantine(ws: Workspace, import_id: int | None, out: Path) -> int:
     """One CSV row per rejected source row: its original cells plus the problems found."""
-    rows = quarantine_rows(ws, import_id)
-    grouped: dict[tuple[int, int], dict[str, Any]] = {}
-    headers: list[str] = []
-    for r in rows:
-        key = (r["import_id"], r["source_row"])
-        item = grouped.setdefault(key, {"import_id": r["import_id"], "table": r["table_name"],
-                                        "source_row": r["source_row"], "problems": [],
-                                        "cells": json.loads(r["raw_row"] or "{}")})
-        where = f"{r['column_name']}: " if r["column_name"] else ""
-        item["problems"].append(f"{where}{r['message']} [{r['rule']}]")
-        for h in item["cells"]:
-            if h not in headers:
-                headers.append(h)
+    rows = quarantine_csv_rows(quarantine_rows(ws, import_id))
     with open(out, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["import_id", "table", "source_row", "problems", *headers])
-        for item in grouped.values():
-            cells = [item["cells"].get(h) for h in headers]
-            writer.writerow([item["import_id"], item["table"], item["source_row"],
-                             safe_cell("; ".join(item["problems"])),
-                             *(safe_cell(c) for c in cells)])
-    return len(grouped)
+        csv.writer(fh).writerows(rows)
+    return len(rows) - 1
 
 
 def export_table(ws: Workspace, table: str, out: Path) -> int:

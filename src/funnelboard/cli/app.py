@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from funnelboard import services
 from funnelboard.cli import render
 from funnelboard.cli.users_cli import tokens_app, users_app
-from funnelboard.errors import FunnelboardError, UsageError
+from funnelboard.errors import UsageError
 from funnelboard.metrics.result import MetricResult
 from funnelboard.workspace import Workspace
 
@@ -85,23 +84,8 @@ HostOpt = Annotated[str, typer.Option("--host", help="Address to listen on (loop
 PortOpt = Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")]
 
 
-def friendly(fn: F) -> F:
-    """Turn funnelboard errors into one plain sentence and the documented exit status."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except FunnelboardError as exc:
-            render.err_console.print(f"[red]Error:[/] {exc.message}", highlight=False,
-                                     soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
 @app.callback()
-@friendly
+@render.friendly
 def _global(ctx: typer.Context, workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
     render.reset_consoles()
     ctx.obj = State(workspace, services.parse_as_of(as_of))
@@ -149,7 +133,7 @@ def _check_format(fmt: str, allowed: tuple[str, ...] = ("table", "json")) -> Non
 
 
 @app.command()
-@friendly
+@render.friendly
 def init(ctx: typer.Context,
          directory: Annotated[Path | None, typer.Argument(help="Folder to create.")] = None,
          workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
@@ -167,7 +151,7 @@ def _progress_bar() -> Progress:
 
 
 @app.command("import")
-@friendly
+@render.friendly
 def import_(
     ctx: typer.Context,
     table: Annotated[str, typer.Argument(help="Canonical table, e.g. contacts.")],
@@ -238,7 +222,7 @@ def _template(table: str, files: list[Path], state: State) -> None:
 
 
 @app.command()
-@friendly
+@render.friendly
 def imports(ctx: typer.Context,
             table: Annotated[str | None, typer.Option("--table", help="Only this table.")] = None,
             fmt: FormatOpt = "table", workspace: WorkspaceOpt = None,
@@ -257,7 +241,7 @@ def imports(ctx: typer.Context,
 
 
 @app.command()
-@friendly
+@render.friendly
 def quarantine(ctx: typer.Context,
                import_id: Annotated[int | None, typer.Argument(help="One import.")] = None,
                export: Annotated[Path | None, typer.Option(
@@ -283,7 +267,7 @@ def quarantine(ctx: typer.Context,
 
 
 @app.command()
-@friendly
+@render.friendly
 def export(ctx: typer.Context,
            table: Annotated[str, typer.Argument(help="Canonical table.")],
            file: Annotated[Path, typer.Argument(help="Output .csv, .xlsx or .parquet.")],
@@ -295,7 +279,7 @@ def export(ctx: typer.Context,
 
 
 @app.command()
-@friendly
+@render.friendly
 def rebuild(ctx: typer.Context, workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
     """Rebuild the database from raw/ and the import ledger."""
     with _progress_bar() as bar:
@@ -311,7 +295,7 @@ def rebuild(ctx: typer.Context, workspace: WorkspaceOpt = None, as_of: AsOfOpt =
 
 
 @channels_app.command("test")
-@friendly
+@render.friendly
 def channels_test(ctx: typer.Context,
                   source: Annotated[str | None, typer.Option("--source")] = None,
                   medium: Annotated[str | None, typer.Option("--medium")] = None,
@@ -330,7 +314,7 @@ def channels_test(ctx: typer.Context,
 
 
 @channels_app.command("audit")
-@friendly
+@render.friendly
 def channels_audit(ctx: typer.Context, fmt: FormatOpt = "table",
                    workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
     """List raw source values that fell to 'unassigned'."""
@@ -347,7 +331,7 @@ def channels_audit(ctx: typer.Context, fmt: FormatOpt = "table",
 
 
 @app.command()
-@friendly
+@render.friendly
 def demo(ctx: typer.Context,
          directory: Annotated[Path | None, typer.Argument(help="New workspace folder.")] = None,
          contacts: Annotated[int, typer.Option("--contacts", min=100)] = 50_000,
@@ -381,7 +365,7 @@ def _serve(folder: Path | None, host: str, port: int, *, secure_cookies: bool,
 
 
 @app.command()
-@friendly
+@render.friendly
 def serve(ctx: typer.Context, host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
           secure_cookies: Annotated[bool, typer.Option(
               "--secure-cookies", help="Mark cookies Secure (the server is reached over "
@@ -403,7 +387,7 @@ def _query(state: State, **options: Any) -> dict[str, Any]:
 
 
 @metrics_app.command("list")
-@friendly
+@render.friendly
 def metrics_list(ctx: typer.Context,
                  group: Annotated[str | None, typer.Option(
                      "--group", help="Only this group, e.g. funnel.")] = None,
@@ -421,7 +405,7 @@ def metrics_list(ctx: typer.Context,
 
 
 @metrics_app.command("show")
-@friendly
+@render.friendly
 def metrics_show(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Metric key, e.g. leads or lead_to_mql_rate.")],
@@ -452,7 +436,7 @@ def metrics_show(
 
 
 @app.command("funnel")
-@friendly
+@render.friendly
 def funnel_(
     ctx: typer.Context,
     start: StartOpt = None, end: EndOpt = None, grain: GrainOpt = "month", by: ByOpt = None,
@@ -489,7 +473,7 @@ def _print_data(result: MetricResult, fmt: str) -> bool:
 
 
 @snapshot_app.command("take")
-@friendly
+@render.friendly
 def snapshot_take(ctx: typer.Context,
                   label: Annotated[str | None, typer.Option(
                       "--label", help="A name, e.g. 2025-03 for the monthly snapshot.")] = None,
@@ -507,7 +491,7 @@ def snapshot_take(ctx: typer.Context,
 
 
 @snapshot_app.command("list")
-@friendly
+@render.friendly
 def snapshot_list(ctx: typer.Context, fmt: FormatOpt = "table",
                   workspace: WorkspaceOpt = None, as_of: AsOfOpt = None) -> None:
     """List the snapshots: id, taken, label, as-of date, rows frozen."""
@@ -521,7 +505,7 @@ def snapshot_list(ctx: typer.Context, fmt: FormatOpt = "table",
 
 
 @snapshot_app.command("show")
-@friendly
+@render.friendly
 def snapshot_show(ctx: typer.Context,
                   snapshot_id: Annotated[str, typer.Argument(metavar="ID",
                                                              help="Snapshot id.")],
@@ -539,7 +523,7 @@ def snapshot_show(ctx: typer.Context,
 
 
 @snapshot_app.command("diff")
-@friendly
+@render.friendly
 def snapshot_diff(ctx: typer.Context,
                   snapshot_id: Annotated[str, typer.Argument(
                       metavar="ID", help="The earlier snapshot.")],
@@ -561,7 +545,7 @@ def snapshot_diff(ctx: typer.Context,
 
 
 @targets_app.command("set")
-@friendly
+@render.friendly
 def targets_set(
     ctx: typer.Context,
     metric: Annotated[str, typer.Argument(help="Metric key, e.g. mqls or bookings.")],
@@ -595,7 +579,7 @@ def targets_set(
 
 
 @targets_app.command("list")
-@friendly
+@render.friendly
 def targets_list(
     ctx: typer.Context,
     metric: Annotated[str | None, typer.Option("--metric", help="Only this metric key.")] = None,
@@ -619,7 +603,7 @@ def targets_list(
 
 
 @plan_app.callback(invoke_without_command=True)
-@friendly
+@render.friendly
 def plan_(
     ctx: typer.Context,
     revenue: Annotated[str | None, typer.Option(
@@ -707,7 +691,7 @@ def plan_(
 
 
 @plan_app.command("report")
-@friendly
+@render.friendly
 def plan_report(
     ctx: typer.Context,
     period: Annotated[str | None, typer.Option(

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import json
 import sys
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
+import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from funnelboard.errors import FunnelboardError
 from funnelboard.ingest.result import ImportResult
 from funnelboard.issues import Issue
 from funnelboard.metrics.periods import fiscal_label
@@ -31,6 +34,23 @@ def reset_consoles() -> None:
     global console, err_console
     console = Console()
     err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(fn: F) -> F:
+    """Turn funnelboard errors into one plain sentence and the documented exit status."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except FunnelboardError as exc:
+            err_console.print(f"[red]Error:[/] {exc.message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
 
 LEVEL_STYLE = {"error": "red", "warning": "yellow", "info": "dim"}
 

@@ -9,7 +9,6 @@ only keys session hashes, and API tokens are hashed without it (docs/security.md
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import getpass
 import secrets
 import sys
@@ -21,7 +20,7 @@ import typer
 
 from funnelboard.auth import AuthStore, User
 from funnelboard.cli import render
-from funnelboard.errors import AuthError, FunnelboardError, UsageError
+from funnelboard.errors import AuthError, UsageError
 from funnelboard.workspace import APP_DB_FILE, Workspace
 
 users_app = typer.Typer(no_args_is_help=True, help="Users of the dashboard and API: add, list, "
@@ -38,21 +37,6 @@ EmailArg = Annotated[str, typer.Argument(help="The user's email address.")]
 PasswordStdinOpt = Annotated[bool, typer.Option(
     "--password-stdin", help="Read the password from one line of standard input instead of "
     "asking for it.")]
-
-
-def _friendly(fn: F) -> F:
-    """Turn funnelboard errors into one plain sentence and the documented exit status."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except FunnelboardError as exc:
-            render.err_console.print(f"[red]Error:[/] {exc.message}", highlight=False,
-                                     soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _store(ctx: typer.Context, workspace: Path | None) -> AuthStore:
@@ -95,7 +79,7 @@ def _when(moment: dt.datetime | None) -> str:
 
 
 @users_app.command("add")
-@_friendly
+@render.friendly
 def users_add(
     ctx: typer.Context, email: EmailArg,
     admin: Annotated[bool, typer.Option("--admin", help="Same as --role admin.")] = False,
@@ -114,7 +98,7 @@ def users_add(
 
 
 @users_app.command("list")
-@_friendly
+@render.friendly
 def users_list(ctx: typer.Context, fmt: FormatOpt = "table",
                workspace: WorkspaceOpt = None) -> None:
     """List the users with their role, status and last sign-in."""
@@ -131,7 +115,7 @@ def users_list(ctx: typer.Context, fmt: FormatOpt = "table",
 
 
 @users_app.command("set-role")
-@_friendly
+@render.friendly
 def users_set_role(
     ctx: typer.Context, email: EmailArg,
     role: Annotated[str, typer.Argument(help="viewer, analyst or admin.")],
@@ -145,7 +129,7 @@ def users_set_role(
 
 
 @users_app.command("disable")
-@_friendly
+@render.friendly
 def users_disable(ctx: typer.Context, email: EmailArg, workspace: WorkspaceOpt = None) -> None:
     """Disable a user: sessions end at once and API tokens stop working."""
     store = _store(ctx, workspace)
@@ -154,7 +138,7 @@ def users_disable(ctx: typer.Context, email: EmailArg, workspace: WorkspaceOpt =
 
 
 @users_app.command("enable")
-@_friendly
+@render.friendly
 def users_enable(ctx: typer.Context, email: EmailArg, workspace: WorkspaceOpt = None) -> None:
     """Enable a disabled user again (their unexpired, unrevoked tokens work again)."""
     store = _store(ctx, workspace)
@@ -163,7 +147,7 @@ def users_enable(ctx: typer.Context, email: EmailArg, workspace: WorkspaceOpt = 
 
 
 @users_app.command("set-password")
-@_friendly
+@render.friendly
 def users_set_password(ctx: typer.Context, email: EmailArg,
                        password_stdin: PasswordStdinOpt = False,
                        workspace: WorkspaceOpt = None) -> None:
@@ -176,7 +160,7 @@ def users_set_password(ctx: typer.Context, email: EmailArg,
 
 
 @users_app.command("link")
-@_friendly
+@render.friendly
 def users_link(ctx: typer.Context,
                minutes: Annotated[int, typer.Option("--minutes", min=1, max=60)] = 15,
                url: Annotated[str, typer.Option("--url", help="The server's address.")] =
@@ -191,7 +175,7 @@ def users_link(ctx: typer.Context,
 
 
 @tokens_app.command("create")
-@_friendly
+@render.friendly
 def tokens_create(
     ctx: typer.Context, email: EmailArg,
     scope: Annotated[str, typer.Option(
@@ -214,7 +198,7 @@ def tokens_create(
 
 
 @tokens_app.command("list")
-@_friendly
+@render.friendly
 def tokens_list(
     ctx: typer.Context,
     email: Annotated[str | None, typer.Option("--user", help="Only this user's tokens.")] = None,
@@ -235,7 +219,7 @@ def tokens_list(
 
 
 @tokens_app.command("revoke")
-@_friendly
+@render.friendly
 def tokens_revoke(ctx: typer.Context,
                   token_id: Annotated[int, typer.Argument(help="The id from 'tokens list'.")],
                   workspace: WorkspaceOpt = None) -> None:

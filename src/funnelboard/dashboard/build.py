@@ -15,7 +15,7 @@ Conventions (docs/dashboard.md):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from funnelboard.dashboard.filters import Filters, api_params
@@ -299,3 +299,15 @@ def drop_empty_rows(section: Section) -> Section:
                    if i in new_index}
     table.rows = [table.rows[i] for i in kept]
     return section
+
+
+def known_metrics(reader: Reader, keys: Iterable[str]) -> list[str]:
+    """The keys this workspace defines (custom stages define other cost-per keys)."""
+    out = []
+    for key in keys:
+        try:
+            metric_def(reader, key)
+        except FunnelboardError:
+            continue
+        out.append(key)
+    return out

@@ -9,19 +9,17 @@ campaign ROI has its own table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from funnelboard.dashboard.build import (
     Reader,
     breakdown_section,
     drop_empty_rows,
+    known_metrics,
     metric_def,
     tiles_section,
     trend_section,
 )
 from funnelboard.dashboard.filters import Filters
 from funnelboard.dashboard.model import Page, Section
-from funnelboard.errors import FunnelboardError
 
 RETURN_TILES = ("ad_spend", "marketing_roi", "pipeline_to_spend")
 #: money columns of the channel table, after the volume and conversion columns
@@ -48,7 +46,7 @@ def build(reader: Reader, filters: Filters) -> Page:
 
 def cost_tiles(reader: Reader, filters: Filters, notes: list[str]) -> Section:
     """Blended cost per stage: all marketing cost ÷ the contacts that reached each stage."""
-    keys = known(reader, (f"cost_per_{s}" for s in reader.settings.stages))
+    keys = known_metrics(reader, (f"cost_per_{s}" for s in reader.settings.stages))
     return tiles_section(
         reader, filters, "cost_per_stage", "Blended cost per stage", keys, notes,
         note="All marketing cost (cost rows and ad spend) ÷ the contacts that reached each "
@@ -57,14 +55,14 @@ def cost_tiles(reader: Reader, filters: Filters, notes: list[str]) -> Section:
 
 def return_tiles(reader: Reader, filters: Filters, notes: list[str]) -> Section:
     return tiles_section(reader, filters, "returns", "Spend and return",
-                         known(reader, RETURN_TILES), notes, note=LAST_PERIOD)
+                         known_metrics(reader, RETURN_TILES), notes, note=LAST_PERIOD)
 
 
 def channel_table(reader: Reader, filters: Filters, notes: list[str]) -> Section:
     """One row per channel: contacts at every stage, conversion, spend, cost per stage and
     marketing-sourced pipeline over the whole range."""
-    keys = [*stage_plurals(reader), *known(reader, _rates(reader.settings.stages)),
-            *known(reader, CHANNEL_MONEY)]
+    keys = [*stage_plurals(reader), *known_metrics(reader, _rates(reader.settings.stages)),
+            *known_metrics(reader, CHANNEL_MONEY)]
     return drop_empty_rows(breakdown_section(
         reader, filters, "by_channel", "Channels: volume, conversion, cost and pipeline", keys,
         "channel", notes,
@@ -76,7 +74,7 @@ def channel_table(reader: Reader, filters: Filters, notes: list[str]) -> Section
 
 def campaign_table(reader: Reader, filters: Filters, notes: list[str]) -> Section:
     return drop_empty_rows(breakdown_section(
-        reader, filters, "campaigns", "Campaigns", known(reader, CAMPAIGN_KEYS), "campaign",
+        reader, filters, "campaigns", "Campaigns", known_metrics(reader, CAMPAIGN_KEYS), "campaign",
         notes, note="The campaigns that brought the most leads over the range. Campaign ROI = "
                     "(won amount of the deals the campaign sourced − its cost) ÷ its cost."))
 
@@ -90,7 +88,7 @@ def motion_sections(reader: Reader, filters: Filters, notes: list[str]) -> list[
                           title=f"Inbound vs outbound {stage_label(reader).lower()}")
     if trend is not None:
         out.append(trend)
-    keys = [*stage_plurals(reader), *known(reader, _rates(reader.settings.stages))]
+    keys = [*stage_plurals(reader), *known_metrics(reader, _rates(reader.settings.stages))]
     out.append(breakdown_section(
         reader, filters, "motion", "Inbound vs outbound", keys, "motion", notes,
         note="Contacts by motion (inbound: they came to you; outbound: you reached out) over "
@@ -120,13 +118,3 @@ def _rates(stages: tuple[str, ...]) -> list[str]:
     return keys
 
 
-def known(reader: Reader, keys: Iterable[str]) -> list[str]:
-    """The keys this workspace defines (custom stages define other cost-per keys)."""
-    out = []
-    for key in keys:
-        try:
-            metric_def(reader, key)
-        except FunnelboardError:
-            continue
-        out.append(key)
-    return out

@@ -3,7 +3,13 @@
 
 from __future__ import annotations
 
-from funnelboard.dashboard.build import Reader, metric_def, tiles_section, trend_section
+from funnelboard.dashboard.build import (
+    Reader,
+    known_metrics,
+    metric_def,
+    tiles_section,
+    trend_section,
+)
 from funnelboard.dashboard.filters import Filters, api_params
 from funnelboard.dashboard.model import Page, Section, Tile
 from funnelboard.errors import FunnelboardError
@@ -21,10 +27,10 @@ def build(reader: Reader, filters: Filters) -> Page:
     if okr is not None:
         page.sections.append(okr)
     page.sections.append(tiles_section(
-        reader, filters, "leading", "Leading indicators", _known(reader, LEADING), notes,
+        reader, filters, "leading", "Leading indicators", known_metrics(reader, LEADING), notes,
         note="Last complete period of the range, against the period before."))
     page.sections.append(tiles_section(
-        reader, filters, "lagging", "Lagging outcomes", _known(reader, LAGGING), notes,
+        reader, filters, "lagging", "Lagging outcomes", known_metrics(reader, LAGGING), notes,
         note="Last complete period of the range, against the period before."))
     for key in _target_metrics(reader)[:2]:
         chart = trend_section(reader, filters, f"target_{key}", key, notes, grain="quarter",
@@ -80,14 +86,3 @@ def _target_metrics(reader: Reader) -> list[str]:
         known.append(str(key))
     order = {k: i for i, k in enumerate((*LEADING, *LAGGING))}
     return sorted(known, key=lambda k: (order.get(k, 99), k))
-
-
-def _known(reader: Reader, keys: tuple[str, ...]) -> list[str]:
-    out = []
-    for key in keys:
-        try:
-            metric_def(reader, key)
-        except FunnelboardError:
-            continue
-        out.append(key)
-    return out
