@@ -92,7 +92,7 @@ def declared(web: Web) -> dict[tuple[str, str], str | None]:
             for m in r["methods"] if m != "HEAD"}
 
 
-def test_every_route_declares_its_level_and_matches_the_table(web_module: Web) -> None:
+def test_T08_every_route_declares_its_level_and_matches_the_table(web_module: Web) -> None:
     routes = declared(web_module)
     assert len(routes) >= 50  # the walk found the routers' routes
     missing = sorted(k for k, v in routes.items() if v is None)
@@ -117,7 +117,7 @@ def _client(web: Web, caller: str) -> tuple[Any, dict[str, str]]:
 
 
 @pytest.mark.parametrize("caller", list(CALLERS))
-def test_role_matrix(web: Web, caller: str) -> None:
+def test_T08_role_matrix(web: Web, caller: str) -> None:
     """Each route as ``caller``: below the level refused, at or above it let in."""
     failures = []
     for (method, path), level in sorted(declared(web).items()):

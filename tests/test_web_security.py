@@ -436,3 +436,25 @@ def test_T20_only_same_site_redirects_after_login(web: Web, target: str, expecte
     response = post_login(web.anonymous(), "viewer@example.com", PASSWORD, target)
     assert response.status_code == 303
     assert response.headers["location"] == expected
+
+
+def test_T15_the_served_database_cannot_reach_files_or_attach(web_module: Web) -> None:
+    import duckdb
+
+    reader = web_module.state.reader
+    for sql in ("SELECT * FROM read_csv('/etc/passwd')", "ATTACH '/tmp/other.duckdb'",
+                "COPY (SELECT 1) TO '/tmp/out.csv'", "INSTALL httpfs",
+                "SET enable_external_access = true"):
+        with pytest.raises(duckdb.Error):
+            reader.query(sql)
+    assert reader.query("SELECT count(*) FROM contacts")[0][0] > 0
+
+
+def test_T15_an_import_from_outside_the_workspace_still_works(web: Web, tmp_path: Any) -> None:
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_text("contact_id,created_at\nOUT1,2026-06-01 10:00\n", encoding="utf-8")
+    job = web.state.jobs.run("import", "outside",
+                             lambda: web.state.workspace.import_file("contacts", outside))
+    assert job.status == "done" and job.result.rows_inserted == 1
+    assert job.result.file == "elsewhere.csv"
+    assert not list((web.state.workspace.path / ".tmp").glob("*.csv"))

@@ -8,8 +8,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -160,12 +164,19 @@ class Workspace:
         progress: Progress | None = None,
     ) -> ImportResult:
         """Import one file into a canonical table; see docs/importing.md."""
+        source = Path(path)
         options = ImportOptions(
             mapping=mapping or Mapping(), timezone=timezone,
             max_bad_rows=None if max_bad_rows is None else str(max_bad_rows), append=append,
-            dry_run=dry_run, as_of=as_of, display_name=display_name, progress=progress,
+            dry_run=dry_run, as_of=as_of, display_name=display_name or source.name,
+            progress=progress,
         )
-        return self.importer().run(table, Path(path), options)
+        if is_served(self.path) and not _inside(source, self.path):
+            # a served database may only read its own folder (web/server.py hardens it), so
+            # a file from elsewhere is copied into the workspace's scratch folder first
+            with _local_copy(source, self.path / TMP_DIR) as local:
+                return self.importer().run(table, local, options)
+        return self.importer().run(table, source, options)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -194,6 +205,30 @@ class Workspace:
 
         return funnel(self.engine(),
                       make_query("funnel", timezone=self.settings.timezone, **query))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _local_copy(source: Path, scratch: Path) -> Iterator[Path]:
+    """A copy of ``source`` in ``scratch`` (same suffix), removed afterwards."""
+    if not source.is_file():
+        raise WorkspaceError(f"{source} is not a file that can be read.")
+    scratch.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(suffix=source.suffix.lower(), dir=scratch)
+    os.close(handle)
+    local = Path(name)
+    try:
+        shutil.copyfile(source, local)
+        yield local
+    finally:
+        local.unlink(missing_ok=True)
 
 
 class _Borrowed(Workspace):

@@ -45,10 +45,20 @@ def open_state(path: Path | None, *, host: str = "127.0.0.1",
     configured secret key (reliability-plan.md G1)."""
     secret = load_secret(os.environ if env is None else env, loopback=is_loopback(host))
     ws = Workspace.open(path)
-    ws.connection()
+    harden(ws)
     auth = AuthStore(ws.path / APP_DB_FILE, secret, ws.settings.server,
                      password_hasher=password_hasher)
     return ServerState(workspace=ws, auth=auth, secure_cookies=secure_cookies)
+
+
+def harden(ws: Workspace) -> None:
+    """The served database reads and writes only inside its workspace folder: no other file,
+    no URL, no ATTACH or extension install, whatever SQL reaches it (reliability-plan.md G6,
+    T15). Imports of files from elsewhere are copied in first (Workspace.import_file)."""
+    con = ws.connection()
+    folder = str(ws.path.resolve()).rstrip("/") + "/"
+    con.execute("SET allowed_directories = ?", [[folder]])
+    con.execute("SET enable_external_access = false")
 
 
 def monthly_snapshot_due(state: ServerState, today: dt.date) -> bool:
