@@ -20,6 +20,12 @@ def test_web_page_renders_every_section_and_its_downloads_match(web_module: Web)
     assert page.status_code == 200
     sections = re.findall(r'<section class="card [^"]*" id="section-([a-z0-9_]+)"', page.text)
     assert {"headline", "sessions_by_channel", "channels", "scroll_depth"} <= set(sections)
+    from html import escape
+
+    from funnelboard.metrics.registry import resolve
+
+    definition = resolve("bounce_rate", web_module.state.settings).definition
+    assert f'title="{escape(definition)}"' in page.text  # the column header explains it
     text = client.get("/pages/web/sections/channels.csv", params=AS_OF).text
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][0] == "Channel" and len(rows) > 2

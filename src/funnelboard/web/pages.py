@@ -59,11 +59,27 @@ def _page_route(spec: PageSpec) -> Any:
     def show(request: Request) -> Response:
         page, filters = build_page(request, spec)
         return render.page(request, "page.html", spec=spec, page=page, filters=filters,
-                           params=filters.to_params(),
+                           params=filters.to_params(), definitions=_definitions(request, page),
                            currency=server(request).settings.reporting_currency,
                            snapshots=_snapshots(request) if spec.key == "funnel" else [])
     show.__name__ = f"page_{spec.key}"
     return show
+
+
+def _definitions(request: Request, page: Page) -> dict[str, str]:
+    """The definition of every metric a page shows, for the column headers' hover text."""
+    from funnelboard.errors import FunnelboardError
+    from funnelboard.metrics.registry import resolve
+
+    keys = {k for s in page.sections for k in s.metrics}
+    keys |= {c.metric for s in page.sections if s.table for c in s.table.columns if c.metric}
+    out = {}
+    for key in sorted(keys):
+        try:
+            out[key] = resolve(key, server(request).settings).definition
+        except FunnelboardError:
+            continue
+    return out
 
 
 def _snapshots(request: Request) -> list[dict[str, Any]]:
