@@ -63,6 +63,8 @@ class Engine:
         self.settings = settings
         self._prepare = prepare
         self._tables: dict[str, ir.Table] = {}
+        self._temps: list[str] = []
+        self._depth = 0
 
     @classmethod
     def for_workspace(cls, ws: _Opened) -> Engine:
@@ -88,6 +90,28 @@ class Engine:
         if name not in self._tables:
             self._tables[name] = self.backend.table(name)
         return self._tables[name]
+
+    def materialize(self, expr: ir.Table) -> ir.Table:
+        """``expr`` computed once into a temporary table (DuckDB only), so the queries built on
+        it compile against a plain table instead of compiling its whole chain again. The
+        table lives until the outermost :func:`compute` returns."""
+        if not MATERIALIZE or self.backend.name != "duckdb" or self._depth == 0:
+            return expr
+        if self._prepare:
+            self._prepare()
+        name = f"fb_tmp_{id(self):x}_{len(self._temps)}"
+        self._temps.append(name)
+        return self.backend.create_table(name, expr, temp=True, overwrite=True)
+
+    def _enter(self) -> None:
+        self._depth += 1
+
+    def _leave(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            temps, self._temps = self._temps, []
+            for name in temps:
+                self.backend.drop_table(name, force=True)
 
     def execute(self, expr: ir.Table) -> list[dict[str, Any]]:
         """Run an (aggregated, small) expression and return its rows as dicts."""
@@ -117,8 +141,20 @@ class Window:
         return cond
 
 
+#: materialise shared intermediate tables (Engine.materialize); off only to cross-check
+MATERIALIZE = True
+
+
 def compute(engine: Engine, query: MetricQuery) -> MetricResult:
     """The metric's answer to ``query`` (comparisons included when asked for)."""
+    engine._enter()
+    try:
+        return _compute(engine, query)
+    finally:
+        engine._leave()
+
+
+def _compute(engine: Engine, query: MetricQuery) -> MetricResult:
     import funnelboard.metrics.catalogue  # noqa: F401  (registers every compiler)
 
     metric = resolve(query.metric, engine.settings)

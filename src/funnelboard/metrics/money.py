@@ -30,7 +30,9 @@ def in_reporting_currency(engine: Engine, t: ir.Table, amount: str, currency: st
     if currency is None:
         return t.mutate(**{AMOUNT: value})
     code = t[currency].cast("string").strip().upper().nullif("")
-    t = t.mutate(fb_currency=code.coalesce(reporting), fb_day=day, fb_value=value)
+    # computed once: the checks below and the caller's query then start from a plain table
+    t = engine.materialize(t.mutate(fb_currency=code.coalesce(reporting), fb_day=day,
+                                    fb_value=value))
     foreign = t.filter(t.fb_currency != reporting)
     if not engine.execute(foreign.aggregate(n=foreign.count()))[0]["n"]:
         return t.mutate(**{AMOUNT: t.fb_value})
