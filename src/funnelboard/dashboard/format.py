@@ -23,7 +23,7 @@ def format_value(value: Any, unit: str = "count", currency: str = "") -> str:
     if unit in RATIO_UNITS:
         return f"{value * 100:,.1f}%"
     if unit in CURRENCY_UNITS:
-        text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+        text = f"{value:,.0f}" if abs(value) >= 100 or value == 0 else f"{value:,.2f}"
         return f"{text} {currency}".strip()
     if unit == "multiple":
         return f"{value:,.2f}×"
