@@ -27,9 +27,6 @@ from funnelboard.metrics.result import MetricResult
 from funnelboard.metrics.totals import range_total
 from funnelboard.settings import Settings
 
-#: metric kinds whose cells list their records (see funnelboard.metrics.records)
-DRILLABLE_KINDS = ("created", "count", "rate", "table_flow", "table_ratio", "table_distinct")
-
 
 class Reader(Protocol):
     """What pages read from: a workspace (or the server's read view of it)."""
@@ -104,7 +101,9 @@ def tiles_section(reader: Reader, filters: Filters, section_id: str, title: str,
 def drill_params(metric: MetricDef, options: dict[str, Any], row: dict[str, Any],
                  dims: Sequence[str] = ()) -> dict[str, Any] | None:
     """Parameters of ``/records/{metric}`` listing the records behind one result cell."""
-    if metric.kind not in DRILLABLE_KINDS:
+    from funnelboard.metrics.records import drillable
+
+    if not drillable(metric):
         return None
     params = api_params({k: v for k, v in options.items() if k not in ("compare",
                                                                        "with_target")})

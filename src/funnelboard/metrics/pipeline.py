@@ -103,6 +103,11 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
+def filtered(t: ir.Table, query: MetricQuery) -> ir.Table:
+    """``t`` with the query's filters applied (the drill-down uses the metrics' own)."""
+    return _filter(t, query)
+
+
 def _filter(t: ir.Table, query: MetricQuery, only: Iterable[str] | None = None) -> ir.Table:
     """Filters of the query (values of one dimension ORed, dimensions ANDed; ``(none)`` is
     empty), limited to the dimensions in ``only`` when given."""
@@ -260,6 +265,11 @@ def _source_note(notes: list[str], derived: int) -> None:
                      "source_type; it was derived from the primary contact's motion (inbound "
                      "→ marketing, outbound → sales, no contact → other) and is counted as "
                      "derived in extra.")
+
+
+def tracks_source(metric: MetricDef, query: MetricQuery) -> bool:
+    """Whether the metric needs the deals' source type (marketing-sourced forms, filters)."""
+    return _tracks_source(metric, query)
 
 
 def _tracks_source(metric: MetricDef, query: MetricQuery) -> bool:

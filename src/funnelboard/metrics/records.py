@@ -25,7 +25,7 @@ import ibis.expr.types as ir
 
 from funnelboard.errors import UsageError
 from funnelboard.metrics import periods
-from funnelboard.metrics.engine import Engine
+from funnelboard.metrics.engine import Engine, Window
 from funnelboard.metrics.funnel import local_date, reached
 from funnelboard.metrics.query import MetricQuery
 from funnelboard.metrics.registry import MetricDef, resolve
@@ -33,6 +33,8 @@ from funnelboard.schema import TABLES
 
 FUNNEL_KINDS = ("created", "count", "rate")
 TABLE_KINDS = ("table_flow", "table_ratio", "table_distinct")
+#: pipeline metrics whose records are opportunities: created in the cell, or closed in it
+PIPELINE_CALCS = ("created", "bookings", "win_rate", "loss_reasons")
 SIDES = ("numerator", "denominator")
 MAX_PAGE = 1000
 
@@ -66,6 +68,9 @@ def _json(value: Any) -> Any:
 
 
 def drillable(metric: MetricDef) -> bool:
+    """True when the records behind the metric's cells can be listed."""
+    if metric.kind == "pipeline":
+        return metric.params.get("calc") in PIPELINE_CALCS
     return metric.kind in FUNNEL_KINDS or metric.kind in TABLE_KINDS
 
 
@@ -81,6 +86,8 @@ def record_table(engine: Engine, query: MetricQuery, cell_start: dt.date, cell_e
         return _funnel_records(engine, metric, query, cell_start, cell_end, side)
     if metric.kind in TABLE_KINDS:
         return _table_records(engine, metric, query, cell_start, cell_end)
+    if drillable(metric):
+        return _pipeline_records(engine, metric, query, cell_start, cell_end, side)
     raise UsageError(f"{metric.label} does not list the records behind it yet; its numbers "
                      "come from several tables. Drill into the counts it is built from.")
 
@@ -159,6 +166,43 @@ def _table_records(engine: Engine, metric: MetricDef, query: MetricQuery, start:
     keep = [c for c in names if c in t.columns]
     dims = [d for d in query.by if d in t.columns and d not in keep]
     return t.select(*keep, *dims), notes
+
+
+def _pipeline_records(engine: Engine, metric: MetricDef, query: MetricQuery, start: dt.date,
+                      end: dt.date, side: str) -> tuple[ir.Table, list[str]]:
+    """Opportunities behind a pipeline cell, chosen by the metric's own functions: created
+    in the cell (opportunities and pipeline created), won in it (bookings), closed in it (win
+    rate: won for the numerator, won and lost less "no decision" for the denominator), lost
+    in it (loss reasons)."""
+    from funnelboard.metrics import pipeline as deals_mod
+
+    q = query.replace(start=start, end=end)
+    calc = str(metric.params["calc"])
+    marketing = bool(metric.params.get("marketing"))
+    if calc == "created":
+        t = deals_mod.deals(engine, q, source=deals_mod.tracks_source(metric, q))
+        t = deals_mod.filtered(t, q)
+        t = t.filter(Window.of(q).contains(t.created_day))
+    else:
+        reasons = deals_mod.no_decision_reasons(engine) if calc == "win_rate" else []
+        t = deals_mod.closed_deals(engine, metric, q,
+                                   dims=("loss_reason",) if reasons else ())
+        if calc == "bookings" or (calc == "win_rate" and side == "numerator"):
+            t = t.filter(t.won_now)
+        elif calc == "loss_reasons":
+            t = t.filter(~t.won_now)
+        elif reasons:  # the win rate's denominator leaves "no decision" losses out
+            t = t.filter(t.won_now | ~t.loss_reason.lower().isin(reasons).fill_null(False))
+    if marketing:
+        t = t.filter(t.source_type == "marketing")
+    cols: dict[str, ir.Value] = {
+        "opportunity_id": t.oid, "created": t.created, "close_date": t.close_date,
+        "amount": t.amount, "currency": t.currency, "stage": t.stage_now, "won": t.won_now}
+    for dim in query.by:
+        if dim in t.columns:
+            cols[dim] = t[dim]
+    notes = ["Amounts are shown as recorded, in each deal's own currency."]
+    return t.select(**cols), notes
 
 
 def cell_of(period: dt.date, query: MetricQuery) -> tuple[dt.date, dt.date]:
