@@ -165,8 +165,7 @@ def _compute(engine: Engine, query: MetricQuery) -> MetricResult:
         return _with_targets(engine, metric, _with_previous_in_one_pass(engine, query))
     notes: list[str] = []
     rows = COMPILERS[metric.kind](engine, metric, query, notes)
-    if metric.unit == "currency":
-        _round_money(rows)
+    _round_money(rows, value=metric.unit == "currency")
     dims = tuple(query.by)
     rows = fill_grid(rows, query, engine.settings, dims, metric)
     result = MetricResult(
@@ -233,11 +232,13 @@ def _with_targets(engine: Engine, metric: MetricDef, result: MetricResult) -> Me
     return result
 
 
-def _round_money(rows: list[dict[str, Any]]) -> None:
-    """Amounts to 12 significant digits: float sums added in another order must not print
-    0.745 as .74 one day and .75 the next."""
+def _round_money(rows: list[dict[str, Any]], *, value: bool = True) -> None:
+    """Float sums to 12 significant digits: DuckDB adds in parallel, so the same sum can
+    differ in its last bits from one run to the next, and 0.745 must not print as .74 one day
+    and .75 the next. Numerators and denominators always; the value of currency metrics."""
+    keys = ("value", "numerator", "denominator") if value else ("numerator", "denominator")
     for row in rows:
-        for key in ("value", "numerator", "denominator"):
+        for key in keys:
             if isinstance(row.get(key), float):
                 row[key] = float(f"{row[key]:.12g}")
 
