@@ -52,7 +52,7 @@ def test_record_count_equals_the_number(demo_ws: Workspace, key: str, options: d
     assert checked >= 4
 
 
-@pytest.mark.parametrize("key", ["lead_to_mql_rate", "win_rate"])
+@pytest.mark.parametrize("key", ["lead_to_mql_rate", "win_rate", "icp_share_mqls"])
 def test_rate_sides_list_numerator_and_denominator(demo_ws: Workspace, key: str) -> None:
     nonzero = 0
     for row, q in _cells(demo_ws, key, grain="quarter"):

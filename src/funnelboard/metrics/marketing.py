@@ -322,6 +322,22 @@ def compile_cost_per(engine: Engine, metric: MetricDef, query: MetricQuery,
 
 # -- ICP share ------------------------------------------------------------------------------
 
+def icp_flags(engine: Engine, t: ir.Table) -> ir.Table:
+    """``t`` (with ``account_id``) joined to its account: ``fb_icp`` is true when the account's
+    ICP tier is A (:data:`ICP_TIERS`) or it is a target account; also ``a_id`` (null: no
+    account), ``fb_tier_a`` and ``fb_target``."""
+    a = _accounts(engine).select("a_id", "a_icp_tier", "a_target")
+    t = t.left_join(a, t.account_id == a.a_id)
+    tier_a = t.a_icp_tier.lower().isin(list(ICP_TIERS)).coalesce(False)
+    is_target = t.a_target.coalesce(False)
+    return t.mutate(fb_tier_a=tier_a, fb_target=is_target, fb_icp=tier_a | is_target)
+
+
+def icp_stage(engine: Engine, metric: MetricDef) -> str:
+    """The funnel stage an ICP-share metric counts."""
+    return _settings_stage(engine, metric)
+
+
 @compiler("mk_icp_share")
 def compile_icp_share(engine: Engine, metric: MetricDef, query: MetricQuery,
                       notes: list[str]) -> list[dict[str, Any]]:
@@ -333,13 +349,11 @@ def compile_icp_share(engine: Engine, metric: MetricDef, query: MetricQuery,
     hit = t[f"r_{stage}"]
     day = local_date(hit) if query.basis == "period" else local_date(t.created)
     t = t.filter(hit.notnull(), Window.of(query).contains(day))
-    a = _accounts(engine).select("a_id", "a_icp_tier", "a_target")
-    t = t.left_join(a, t.account_id == a.a_id)
-    tier_a = t.a_icp_tier.lower().isin(list(ICP_TIERS)).coalesce(False)
-    is_target = t.a_target.coalesce(False)
-    agg = t.group_by(period=_bucket(day, query, settings), **{d: t[d] for d in dims}).aggregate(
-        den=t.count(), num=(tier_a | is_target).cast("int64").sum(),
-        tier_a=tier_a.cast("int64").sum(), target=is_target.cast("int64").sum(),
+    t = icp_flags(engine, t.mutate(fb_day=day))
+    agg = t.group_by(period=_bucket(t.fb_day, query, settings),
+                     **{d: t[d] for d in dims}).aggregate(
+        den=t.count(), num=t.fb_icp.cast("int64").sum(),
+        tier_a=t.fb_tier_a.cast("int64").sum(), target=t.fb_target.cast("int64").sum(),
         no_account=t.a_id.isnull().cast("int64").sum())
     return [_ratio_row(r["period"], {d: _dim(r[d]) for d in dims}, r["num"], r["den"],
                        {"icp_tier_a": int(r["tier_a"] or 0), "target": int(r["target"] or 0),

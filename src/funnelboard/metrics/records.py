@@ -69,6 +69,8 @@ def _json(value: Any) -> Any:
 
 def drillable(metric: MetricDef) -> bool:
     """True when the records behind the metric's cells can be listed."""
+    if metric.kind == "mk_icp_share":
+        return True
     if metric.kind == "pipeline":
         return metric.params.get("calc") in PIPELINE_CALCS
     return metric.kind in FUNNEL_KINDS or metric.kind in TABLE_KINDS
@@ -82,7 +84,7 @@ def record_table(engine: Engine, query: MetricQuery, cell_start: dt.date, cell_e
         raise UsageError(f"side '{side}' is not allowed; use numerator or denominator.")
     if cell_start > cell_end:
         raise UsageError(f"The cell starts ({cell_start}) after it ends ({cell_end}).")
-    if metric.kind in FUNNEL_KINDS:
+    if metric.kind in FUNNEL_KINDS or metric.kind == "mk_icp_share":
         return _funnel_records(engine, metric, query, cell_start, cell_end, side)
     if metric.kind in TABLE_KINDS:
         return _table_records(engine, metric, query, cell_start, cell_end)
@@ -124,7 +126,15 @@ def _funnel_records(engine: Engine, metric: MetricDef, query: MetricQuery, start
     stages = engine.settings.stages
     kind = metric.kind
     stage: str | None = None
-    if kind == "count":
+    if kind == "mk_icp_share":
+        from funnelboard.metrics.marketing import icp_flags, icp_stage
+
+        # the stage's contacts (denominator); the numerator keeps those of ICP accounts
+        stage = icp_stage(engine, metric)
+        t = icp_flags(engine, t)
+        if side == "numerator":
+            t = t.filter(t.fb_icp)
+    elif kind == "count":
         stage = str(metric.params["stage"])
     elif kind == "rate":
         a, b = str(metric.params["a"]), str(metric.params["b"])
