@@ -4,7 +4,8 @@ A contact's channel is its stored channel, else the channel the workspace's rule
 its first-touch UTMs (when ``utm_source`` or ``utm_medium`` is set) or from its CRM ``source``
 with ``source_detail`` as the campaign — the same inputs ``channels audit`` reports. The rules
 run in Python on the few *distinct* input combinations and come back to the engine as a small
-lookup table, so every backend gets the identical answer ``channels test`` gives. Motion is
+lookup table, so every backend gets the identical answer ``channels test`` gives (the table is
+kept on the engine until the data changes: :func:`channel_lookup`). Motion is
 the stored motion, else the channel's (outbound channels per the rules, others inbound).
 """
 
@@ -90,15 +91,42 @@ def contact_dimensions(engine: Engine, query: MetricQuery) -> ir.Table:
     return c.select(**cols)
 
 
-def _with_channel(engine: Engine, c: ir.Table) -> ir.Table:
-    """Contacts with ``fb_channel``: the stored channel, else the one the rules derive."""
+#: The contact columns a derived channel depends on: the first-touch UTMs, else the CRM
+#: source with its detail (:func:`_rule_inputs`).
+CHANNEL_INPUTS = ("utm_source", "utm_medium", "utm_campaign", "source", "source_detail")
+
+
+def _rule_inputs(c: ir.Table) -> dict[str, ir.Value]:
+    """The rules' ``source`` / ``medium`` / ``campaign`` of contacts: the first-touch UTMs
+    when ``utm_source`` or ``utm_medium`` is set, else ``source`` and ``source_detail``."""
     utm = (_text(c.utm_source).notnull()) | (_text(c.utm_medium).notnull())
-    return with_channel(
-        engine, c,
-        source=ibis.ifelse(utm, c.utm_source, c.source),
-        medium=ibis.ifelse(utm, c.utm_medium, ibis.null().cast("string")),
-        campaign=ibis.ifelse(utm, c.utm_campaign, c.source_detail),
-        stored=c.channel)
+    return {"source": ibis.ifelse(utm, c.utm_source, c.source),
+            "medium": ibis.ifelse(utm, c.utm_medium, ibis.null().cast("string")),
+            "campaign": ibis.ifelse(utm, c.utm_campaign, c.source_detail)}
+
+
+def _with_channel(engine: Engine, c: ir.Table) -> ir.Table:
+    """Contacts with ``fb_channel``: the stored channel, else the one the rules derive.
+
+    The lookup is keyed on the raw :data:`CHANNEL_INPUTS` (compared null-safely), so each
+    contact costs one hash probe: the text tests that turn them into the rules' inputs run on
+    the distinct combinations only, and only for contacts without a stored channel.
+    """
+    c = c.mutate(fb_stored=_text(c.channel))
+    raw = c.filter(c.fb_stored.isnull()).select(*CHANNEL_INPUTS).distinct()
+    lookup = channel_lookup(engine, raw.mutate(**_as_keys(**_rule_inputs(raw))),
+                            CHANNEL_INPUTS)
+    if lookup is None:
+        return c.mutate(fb_channel=c.fb_stored)
+    c = c.left_join(lookup, [c[n].identical_to(lookup[f"k_{n}"]) for n in CHANNEL_INPUTS])
+    return c.mutate(fb_channel=c.fb_stored.coalesce(c.k_channel))
+
+
+def _as_keys(*, source: ir.Value, medium: ir.Value, campaign: ir.Value) -> dict[str, ir.Value]:
+    """The rules' inputs as ``fb_s``, ``fb_m``, ``fb_c``: text, empty when missing."""
+    return {"fb_s": source.cast("string").coalesce(""),
+            "fb_m": medium.cast("string").coalesce(""),
+            "fb_c": campaign.cast("string").coalesce("")}
 
 
 def with_channel(engine: Engine, t: ir.Table, *, source: ir.Value, medium: ir.Value,
@@ -109,22 +137,57 @@ def with_channel(engine: Engine, t: ir.Table, *, source: ir.Value, medium: ir.Va
     The rules run in Python on the distinct input combinations only and join back as a small
     lookup table (every backend gets the answer ``channels test`` gives).
     """
-    rules = channel_rules(engine)
     stored_text = _text(stored) if stored is not None else ibis.null().cast("string")
-    t = t.mutate(fb_s=source.cast("string").coalesce(""), fb_m=medium.cast("string").coalesce(""),
-                 fb_c=campaign.cast("string").coalesce(""), fb_stored=stored_text)
-    combos = engine.execute(t.filter(t.fb_stored.isnull()).select("fb_s", "fb_m", "fb_c")
-                            .distinct())
-    if not combos:
+    t = t.mutate(fb_stored=stored_text,
+                 **_as_keys(source=source, medium=medium, campaign=campaign))
+    keys = ("fb_s", "fb_m", "fb_c")
+    lookup = channel_lookup(engine, t.filter(t.fb_stored.isnull()).select(*keys).distinct(),
+                            keys)
+    if lookup is None:
         return t.mutate(fb_channel=t.fb_stored)
-    lookup = ibis.memtable({
-        "k_s": [r["fb_s"] for r in combos], "k_m": [r["fb_m"] for r in combos],
-        "k_c": [r["fb_c"] for r in combos],
-        "k_channel": [rules.classify(r["fb_s"] or None, r["fb_m"] or None,
-                                     r["fb_c"] or None).channel for r in combos]})
-    t = t.left_join(lookup, (t.fb_s == lookup.k_s) & (t.fb_m == lookup.k_m)
-                    & (t.fb_c == lookup.k_c))
+    t = t.left_join(lookup, [t[k] == lookup[f"k_{k}"] for k in keys])
     return t.mutate(fb_channel=t.fb_stored.coalesce(t.k_channel))
+
+
+#: lookup tables kept per engine (each is a few hundred rows at most)
+_KEPT_LOOKUPS = 32
+
+
+def channel_lookup(engine: Engine, inputs: ir.Table,
+                   keys: tuple[str, ...]) -> ir.Table | None:
+    """``k_<key>`` for each of ``keys`` and ``k_channel``: the rules' channel of each row of
+    ``inputs`` (distinct ``keys``, with the rules' inputs as ``fb_s``, ``fb_m``, ``fb_c``);
+    ``None`` when ``inputs`` has no rows.
+
+    The query of ``inputs`` reads every row of its table, so its answer is kept on the engine
+    (which lives as long as its connection or read view) while :meth:`Engine.data_version`
+    stays the same: repeated and related queries by channel share it. Where the engine cannot
+    tell the data's version, the query runs every time.
+    """
+    version = engine.data_version()
+    kept: dict[Any, ir.Table | None] = {}
+    if version is not None:
+        memo = engine.memo.get("channel_lookups")
+        if memo is None or memo[0] != version:
+            memo = engine.memo["channel_lookups"] = (version, {})
+        kept = memo[1]
+        if inputs.op() in kept:
+            return kept[inputs.op()]
+    rules = channel_rules(engine)
+    rows = engine.execute(inputs)
+    lookup = None
+    if rows:
+        schema = inputs.schema()
+        data: dict[str, list[Any]] = {f"k_{k}": [r[k] for r in rows] for k in keys}
+        data["k_channel"] = [rules.classify(r["fb_s"] or None, r["fb_m"] or None,
+                                            r["fb_c"] or None).channel for r in rows]
+        lookup = ibis.memtable(data, schema={**{f"k_{k}": schema[k] for k in keys},
+                                             "k_channel": "string"})
+    if version is not None:
+        if len(kept) >= _KEPT_LOOKUPS:
+            kept.pop(next(iter(kept)))
+        kept[inputs.op()] = lookup
+    return lookup
 
 
 def motion_of(engine: Engine, channel: ir.StringValue) -> ir.StringValue:

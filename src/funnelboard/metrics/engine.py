@@ -65,6 +65,8 @@ class Engine:
         self._tables: dict[str, ir.Table] = {}
         self._temps: list[str] = []
         self._depth = 0
+        #: small answers worth keeping between queries while :meth:`data_version` holds
+        self.memo: dict[Any, Any] = {}
 
     @classmethod
     def for_workspace(cls, ws: _Opened) -> Engine:
@@ -112,6 +114,27 @@ class Engine:
             temps, self._temps = self._temps, []
             for name in temps:
                 self.backend.drop_table(name, force=True)
+
+    def data_version(self) -> tuple[int, int] | None:
+        """A key that changes whenever the workspace's data may have: the last import id of
+        the ledger (every import commits its rows and its ledger entry together) and the
+        contacts' row count. ``None`` where there is no ledger (another backend, a database
+        that is not a workspace's): nothing may then be kept between queries."""
+        if self.backend.name != "duckdb":
+            return None
+        con = self.backend.con
+        if "ledger" not in self.memo:
+            # looked up rather than tried: a failed query would end a read view's transaction
+            found = con.execute("SELECT count(DISTINCT table_name) FROM duckdb_tables() WHERE "
+                                "table_name IN ('_imports', 'contacts') AND schema_name = "
+                                "current_schema() AND database_name = current_database()"
+                                ).fetchone()
+            self.memo["ledger"] = bool(found and found[0] == 2)
+        if not self.memo["ledger"]:
+            return None
+        row = con.execute("SELECT (SELECT coalesce(max(import_id), 0) FROM _imports), "
+                          "(SELECT count(*) FROM contacts)").fetchone()
+        return (int(row[0]), int(row[1])) if row else None
 
     def execute(self, expr: ir.Table) -> list[dict[str, Any]]:
         """Run an (aggregated, small) expression and return its rows as dicts."""

@@ -39,6 +39,32 @@ def local_date(ts: ir.TimestampValue) -> ir.DateValue:
     return ts.date()
 
 
+def _utc_midnight(day: dt.date) -> ir.TimestampValue:
+    return ibis.literal(dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC))
+
+
+def on_or_before(ts: ir.TimestampValue, day: dt.date) -> ir.BooleanValue:
+    """``local_date(ts) <= day``, written so that the engine rarely converts to a local date.
+
+    Converting every instant to a local date is the costliest part of a date filter (DuckDB
+    looks each one up in the zone's rules) and keeps the filter out of the table scan. No zone
+    is more than a day from UTC, so an instant before ``day`` 00:00 UTC is on or before ``day``
+    everywhere, and one from ``day`` + 2 00:00 UTC on is after it everywhere; only the instants
+    in between are converted, by the backend's own zone rules (the same as :func:`local_date`
+    uses, so the answer is that of ``local_date(ts) <= day`` on every backend, daylight-saving
+    changes at midnight included). The first test is a plain comparison with a constant, which
+    DuckDB applies in the scan.
+    """
+    return (ts < _utc_midnight(day + dt.timedelta(days=2))) & (
+        (ts < _utc_midnight(day)) | (local_date(ts) <= day))
+
+
+def on_or_after(ts: ir.TimestampValue, day: dt.date) -> ir.BooleanValue:
+    """``local_date(ts) >= day``, the same way as :func:`on_or_before`."""
+    return (ts >= _utc_midnight(day - dt.timedelta(days=1))) & (
+        (ts >= _utc_midnight(day + dt.timedelta(days=1))) | (local_date(ts) >= day))
+
+
 def days_between(engine: Engine, later: ir.TimestampValue,
                  earlier: ir.TimestampValue) -> ir.FloatingValue:
     """Timestamp difference in days (elapsed seconds ÷ 86,400, as data-contract.md defines it).
@@ -63,7 +89,7 @@ def first_entries(engine: Engine, as_of: dt.date) -> ir.Table:
     """Per contact: ``e_<stage>`` = first entry of each configured stage up to ``as_of``."""
     stages = engine.settings.stages
     ev = engine.table("stage_events")
-    ev = ev.filter(ev.stage.isin(list(stages)), local_date(ev.entered_at) <= as_of)
+    ev = ev.filter(ev.stage.isin(list(stages)), on_or_before(ev.entered_at, as_of))
     return ev.group_by("contact_id").aggregate(
         **{f"e_{s}": ev.entered_at.min(where=ev.stage == s) for s in stages})
 
@@ -88,11 +114,12 @@ def apply_rule(t: ir.Table, stages: tuple[str, ...], rule: str) -> ir.Table:
 
 def reached(engine: Engine, query: MetricQuery, notes: list[str]) -> ir.Table:
     """One row per unit (contact or account): ``created``, dimensions, ``e_*``, ``r_*``,
-    ``i_*``. Units created after the as-of date are left out."""
+    ``i_*``. Units created after the as-of date are left out, so no time in the table is
+    after the as-of date (:func:`_in_window` relies on it)."""
     settings = engine.settings
     stages = settings.stages
     contacts = contact_dimensions(engine, query)
-    contacts = contacts.filter(local_date(contacts.created) <= query.as_of)
+    contacts = contacts.filter(on_or_before(contacts.created, query.as_of))
     entries = first_entries(engine, query.as_of)
     t = contacts.left_join(entries, contacts.contact_id == entries.contact_id)
     t = t.select(*[c for c in t.columns if c != "contact_id_right"])
@@ -155,13 +182,21 @@ def compile_rows(engine: Engine, metric: MetricDef, query: MetricQuery,
 def _period_column(t: ir.Table, query: MetricQuery, settings: Settings,
                    stage: str | None) -> tuple[ir.Table, ir.DateValue]:
     """(table limited to the window, period expression) for a count of ``stage``."""
+    ts = t[f"r_{stage}"] if query.basis == "period" and stage is not None else t.created
+    return _in_window(t, ts, query), _bucket(local_date(ts), query, settings)
+
+
+def _in_window(t: ir.Table, ts: ir.TimestampValue, query: MetricQuery) -> ir.Table:
+    """The rows of ``t`` (from :func:`reached`) whose ``ts`` has a local date in the query's
+    window. :func:`reached` already left out every time after the as-of date, so that bound
+    is not tested again; the window's start, and its end when before the as-of date, are."""
     window = Window.of(query)
-    if query.basis == "period" and stage is not None:
-        day = local_date(t[f"r_{stage}"])
-    else:
-        day = local_date(t.created)
-    t = t.filter(window.contains(day))
-    return t, _bucket(day, query, settings)
+    bounds = []
+    if window.start is not None:
+        bounds.append(on_or_after(ts, window.start))
+    if window.end < query.as_of:
+        bounds.append(on_or_before(ts, window.end))
+    return t.filter(*bounds) if bounds else t
 
 
 def _group(t: ir.Table, period: ir.DateValue, query: MetricQuery, **aggs: Any) -> ir.Table:
@@ -252,10 +287,9 @@ def _days(engine: Engine, t: ir.Table, query: MetricQuery, a: str,
     ea, eb = t[f"e_{a}"], t[f"e_{b}"]
     t = t.filter(ea.notnull(), eb.notnull())
     t = t.mutate(lag=days_between(engine, t[f"e_{b}"], t[f"e_{a}"]))
-    window = Window.of(query)
-    day = local_date(t[f"e_{b}"]) if query.basis == "period" else local_date(t.created)
-    t = t.filter(window.contains(day))
-    agg = _group(t, _bucket(day, query, settings), query, value=t.lag.median(),
+    ts = t[f"e_{b}"] if query.basis == "period" else t.created
+    t = _in_window(t, ts, query)
+    agg = _group(t, _bucket(local_date(ts), query, settings), query, value=t.lag.median(),
                  p75=t.lag.quantile(0.75), n=t.count())
     return [{"period": r["period"], **{d: _dim(r[d]) for d in query.by},
              "value": _float(r["value"]), "numerator": None, "denominator": None,

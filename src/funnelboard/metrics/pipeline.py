@@ -153,12 +153,26 @@ def default_probability(engine: Engine, stage: ir.StringValue) -> ir.FloatingVal
 
 # -- the deal table -----------------------------------------------------------------------------
 
-def history(engine: Engine) -> ir.Table:
-    """``opportunity_stages`` as ``h_oid``, ``h_stage`` (slug), ``h_at``, ``h_next`` (the
-    deal's next entry, NULL for its last)."""
+def stage_entries(engine: Engine) -> ir.Table:
+    """``opportunity_stages`` as ``h_oid``, ``h_stage`` (slug) and ``h_at``: what callers
+    read when they do not need the next entry (see :func:`history`).
+
+    An entry without an opportunity id has ``h_oid`` NULL and is kept: every caller joins
+    the entries to deals on the (never NULL) deal id, so it matches none, and filtering it
+    out here would trim every id twice (DuckDB pushes the filter into the scan), a third of
+    the win rate's query time."""
     h = engine.table("opportunity_stages")
     h = h.select(h_oid=_text(h.opportunity_id), h_stage=_slug(h.stage), h_at=h.entered_at)
-    h = h.filter(h.h_oid.notnull(), h.h_at.notnull())
+    return h.filter(h.h_at.notnull())
+
+
+def history(engine: Engine) -> ir.Table:
+    """:func:`stage_entries` with ``h_next`` (the deal's next entry, NULL for its last).
+
+    The window behind ``h_next`` sorts all of ``opportunity_stages`` and DuckDB computes it
+    even when no column of the result reads it, so only the callers that need the next entry
+    (time in stage, the stage at a past day) take this table."""
+    h = stage_entries(engine)
     order = ibis.window(group_by=h.h_oid, order_by=[h.h_at, h.h_stage])
     return h.mutate(h_next=h.h_at.lead().over(order))
 
@@ -179,14 +193,13 @@ def deals(engine: Engine, query: MetricQuery, *, source: bool = False,
         stage_now=_slug(o.stage),
         closed_now=o.is_closed.fill_null(False) | o.is_won.fill_null(False),
         won_now=o.is_won.fill_null(False), row_prob=o.probability.cast("float64"),
-        term=o.term_months.cast("int64"), o_type=_text(o["type"]),
-        o_source_type=_text(o.source_type), o_channel=_text(o.channel),
-        o_campaign=_text(o.campaign_id), o_owner=_text(o.owner), o_segment=_text(o.segment),
-        o_competitor=_text(o.competitor), o_loss_reason=_text(o.loss_reason))
+        term=o.term_months.cast("int64"),
+        # only the deal's own dimensions the query reads: a smaller expression compiles faster
+        **{f"o_{d}": _text(o[column]) for d, column in _OWN_DIMS.items() if d in want})
     t = t.filter(t.oid.notnull(), t.created_day <= ibis.literal(query.as_of))
     # when a deal that is closed now closed: its stage history's entry into its current
     # (closing) stage, else its close date (else its creation: never open)
-    h = history(engine)
+    h = stage_entries(engine)
     last = h.group_by("h_oid").aggregate(last_at=h.h_at.max(),
                                          last_stage=h.h_stage.argmax(h.h_at))
     t = t.left_join(last, t.oid == last.h_oid)
@@ -240,6 +253,11 @@ def deals(engine: Engine, query: MetricQuery, *, source: bool = False,
     return t.select(*_CORE, **cols)
 
 
+#: Dimensions stored on the opportunity (the column of ``opportunities`` holding each);
+#: :func:`deals` reads them as ``o_<dimension>``.
+_OWN_DIMS = {"type": "type", "source_type": "source_type", "channel": "channel",
+             "campaign": "campaign_id", "owner": "owner", "segment": "segment",
+             "competitor": "competitor", "loss_reason": "loss_reason"}
 _CORE = ("oid", "created", "created_day", "close_date", "amount", "currency", "o_account",
          "o_contact", "stage_now", "closed_now", "won_now", "row_prob", "term", "has_history",
          "closed_day")
@@ -630,7 +648,7 @@ def stage_win_rates(engine: Engine, query: MetricQuery,
                        schema={"r_period": "date", "r_day": "date", "r_from": "date"})
     c = d.join(pm, [d.closed_now, d.closed_day <= pm.r_day, d.close_date >= pm.r_from,
                     d.close_date <= pm.r_day])
-    h = history(engine)
+    h = stage_entries(engine)
     h = h.select(e_oid=h.h_oid, e_stage=h.h_stage, e_day=h.h_at.date())
     c = c.join(h, [c.oid == h.e_oid, h.e_day <= c.r_day])
     return c.group_by(r_period=c.r_period, r_stage=c.e_stage).aggregate(
@@ -954,7 +972,7 @@ def _stage_conversion(engine: Engine, metric: MetricDef, query: MetricQuery,
                          "between 0 and 1), so there is no stage to convert from.")
     t = _filter(deals(engine, query), query, only=[d for d in query.filter_map if d != "stage"])
     t = t.filter(Window.of(query).contains(t.created_day))
-    h = history(engine)
+    h = stage_entries(engine)
     h = h.filter(h.h_at.date() <= query.as_of)
     seen = h.group_by("h_oid").aggregate(
         **{f"s_{i}": h.count(where=h.h_stage == s) > 0 for i, s in enumerate(chain)})

@@ -5,7 +5,9 @@ retention, ARPA, LTV, CAC, payback, ROI, profit, NPS and product usage.
 :func:`mrr_grid`: one row per account and month, from the account's first ``mrr`` row to the
 last month of the query window (as-of applied), with 0 for a month without a row. Window
 functions over each account's months (ordered by month) give the previous month, whether the
-account ever paid before, the MRR twelve months back and trailing sums. On it:
+account ever paid before, the MRR twelve months back and trailing sums (each metric's query
+builds only the ones it reads, and finds the opening month itself: one query per metric). On
+it:
 
 * **movements** (month over month, per account): *new* = first month ever > 0; *reactivation* =
   > 0 again after one or more months at 0; *churned* = the first month at 0 after a month > 0
@@ -49,7 +51,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,99 +216,170 @@ def with_account_dimensions(engine: Engine, t: ir.Table, query: MetricQuery,
 @dataclass(frozen=True)
 class Grid:
     """The account-month table of one query, limited to the window's months, with ``period``
-    and ``at_end`` (the row is its period's last month inside the window)."""
+    and ``at_end`` (the row is its period's last month inside the window).
+
+    ``fb_latest`` (every row: the last month of the ``mrr`` table up to the window's end)
+    rides along in the aggregation of :meth:`rows`, so the note about missing months needs no
+    query of its own; ``span`` asks the ``mrr`` table for that month when the aggregation has
+    no rows (filters that match no account)."""
 
     table: ir.Table
-    opening: dt.date
     last: dt.date
+    span: ir.Table
+
+    def rows(self, engine: Engine, query: MetricQuery, notes: list[str],
+             aggs: dict[str, ir.Value], table: ir.Table | None = None
+             ) -> list[dict[str, Any]]:
+        """``aggs`` of ``table`` (the grid, or rows of it) per period and breakdown; the note
+        about months missing from the ``mrr`` table is added to ``notes``."""
+        t = self.table if table is None else table
+        rows = engine.execute(t.group_by(period=t.period, **{d: t[d] for d in query.by})
+                              .aggregate(**aggs, fb_latest=t.fb_latest.max()))
+        if rows:
+            latest = max(r.pop("fb_latest") for r in rows)
+        else:  # filters left no account (or there is no MRR): ask the mrr table itself
+            latest = engine.execute(self.span)[0]["latest"]
+        if latest is not None and latest < self.last:
+            notes.append(f"The mrr table has no rows after {latest:%Y-%m}; the months up to "
+                         f"{self.last:%Y-%m} count every account at 0 MRR (churned). Import "
+                         "the missing months, or end the range earlier.")
+        return rows
 
 
-def mrr_grid(engine: Engine, query: MetricQuery, notes: list[str]) -> Grid | None:
-    """The account-month grid (see the module docstring); None when there is no MRR up to
-    the window's end.
+#: Grid columns built with window functions or from them, and the columns each is computed
+#: from: :func:`mrr_grid` builds only what its caller reads (DuckDB computes every window of a
+#: query, read or not: the LTV trailing sums alone made the grid query of new MRR 30 % slower).
+_DERIVED: dict[str, tuple[str, ...]] = {
+    "prev_pos": (), "prev_mrr": (), "paid_before": (), "mrr_12": (), "pos_12": (),
+    "new_logo": ("prev_pos", "paid_before"), "reactivated_logo": ("prev_pos", "paid_before"),
+    "new_mrr": ("prev_pos", "paid_before"), "reactivation_mrr": ("prev_pos", "paid_before"),
+    "churned_logo": ("prev_pos",), "churned_mrr": ("prev_pos", "prev_mrr"),
+    "expansion_mrr": ("prev_pos", "prev_mrr"), "contraction_mrr": ("prev_pos", "prev_mrr"),
+    "starting_mrr": ("prev_pos", "prev_mrr"), "churned_w": ("churned_logo",),
+    "starting_w": ("prev_pos",),
+}
 
-    Columns: ``account_id``, ``month``, ``period``, ``at_end``, the account dimensions of the
-    query, ``mrr`` (reporting currency; 0 without a row, NULL without an exchange rate),
-    ``pos`` (1 when the stored MRR is > 0), ``prev_pos`` / ``prev_mrr`` (the previous month's;
-    0 before the account's first row), ``new_mrr``, ``expansion_mrr``, ``contraction_mrr``,
-    ``churned_mrr``, ``reactivation_mrr``, ``new_logo``, ``reactivated_logo``,
-    ``churned_logo``, ``mrr_12`` / ``pos_12`` (twelve months earlier, NULL before the account's
-    first row), ``churned_w`` / ``starting_w`` (churned logos and logos paying the month before,
-    summed over the LTV churn window ending this month).
+
+def _with_sources(columns: Iterable[str]) -> set[str]:
+    """``columns`` and every derived column they are computed from."""
+    out: set[str] = set()
+    todo = list(columns)
+    while todo:
+        col = todo.pop()
+        if col not in _DERIVED:
+            raise ValueError(f"the MRR grid has no derived column {col!r}")
+        if col not in out:
+            out.add(col)
+            todo.extend(_DERIVED[col])
+    return out
+
+
+def mrr_grid(engine: Engine, query: MetricQuery, notes: list[str],
+             columns: Iterable[str] | None = None) -> Grid:
+    """The account-month grid (see the module docstring), in one query with its aggregation
+    (:meth:`Grid.rows`).
+
+    Columns: ``account_id``, ``month``, ``period``, ``at_end``, ``fb_latest``, the account
+    dimensions of the query, ``mrr`` (reporting currency; 0 without a row, NULL without an
+    exchange rate), ``pos`` (1 when the stored MRR is > 0), and of the derived columns those
+    named in ``columns`` (all when None) with the ones they are computed from: ``prev_pos`` /
+    ``prev_mrr`` (the previous month's; 0 before the account's first row), ``paid_before``,
+    ``new_mrr``, ``expansion_mrr``, ``contraction_mrr``, ``churned_mrr``,
+    ``reactivation_mrr``, ``starting_mrr``, ``new_logo``, ``reactivated_logo``,
+    ``churned_logo``, ``mrr_12`` / ``pos_12`` (twelve months earlier, NULL before the
+    account's first row), ``churned_w`` / ``starting_w`` (churned logos and logos paying the
+    month before, summed over the LTV churn window ending this month).
     """
     settings = engine.settings
+    want = _with_sources(_DERIVED if columns is None else columns)
     last = _month(Window.of(query).end)
     m = engine.table("mrr")
     m = m.mutate(fb_month=m.month.cast("date").truncate("M"))
     m = m.filter(m.fb_month <= ibis.literal(last))
     currency = "currency" if "currency" in m.columns else None
-    m = in_reporting_currency(engine, m, "mrr", currency, m.fb_month, notes, "MRR rows")
-    src = m.group_by(s_account=text(m.account_id), s_month=m.fb_month).aggregate(
-        s_raw=m.mrr.cast("float64").sum(), s_amount=m[AMOUNT].sum())
+    sums = {"s_raw": m.mrr.cast("float64").sum()}
+    # without a currency column every amount is in the reporting currency (see
+    # in_reporting_currency): the stored sum is the converted one
+    if currency is not None:
+        m = in_reporting_currency(engine, m, "mrr", currency, m.fb_month, notes, "MRR rows")
+        sums = {"s_raw": m.mrr.cast("float64").sum(), "s_amount": m[AMOUNT].sum()}
+    src = m.group_by(s_account=text(m.account_id), s_month=m.fb_month).aggregate(**sums)
     src = src.filter(src.s_account.notnull())
-    span = engine.execute(src.aggregate(first=src.s_month.min(), latest=src.s_month.max()))
-    if not span or span[0]["first"] is None:
-        return None
-    opening: dt.date = span[0]["first"]
-    latest: dt.date = span[0]["latest"]
-    if latest < last:
-        notes.append(f"The mrr table has no rows after {latest:%Y-%m}; the months up to "
-                     f"{last:%Y-%m} count every account at 0 MRR (churned). Import the missing "
-                     "months, or end the range earlier.")
+    # the first month of data (the opening balance) and the last, inside the grid's query
+    opening = src.s_month.min().as_scalar()
+    latest = src.s_month.max().as_scalar()
     # accounts × months from each account's first row to the last month, made in the engine
     starts = src.group_by(g_account=src.s_account).aggregate(g_first=src.s_month.min())
     starts = starts.mutate(g_n=ibis.literal(last).delta(starts.g_first, unit="month"))
     g = starts.mutate(g_i=ibis.range(0, starts.g_n + 1).unnest())
-    g = g.select(account_id=g.g_account, i=g.g_i,
+    g = g.select(account_id=g.g_account,
                  month=(g.g_first + g.g_i.as_interval("M")).cast("date"))
     g = g.left_join(src, [g.account_id == src.s_account, g.month == src.s_month])
-    g = g.select(account_id=g.account_id, month=g.month, i=g.i,
-                 raw=g.s_raw.coalesce(0.0),
-                 mrr=ibis.ifelse(g.s_raw.isnull(), 0.0, g.s_amount))
-    g = g.mutate(pos=(g.raw > 0).cast("int64"))
+    amount = g.s_amount if currency is not None else g.s_raw
+    # (few layers of expressions: each costs Ibis compile time on every query)
+    g = g.select(account_id=g.account_id, month=g.month,
+                 mrr=ibis.ifelse(g.s_raw.isnull(), 0.0, amount),
+                 pos=(g.s_raw.coalesce(0.0) > 0).cast("int64"), fb_moving=g.month != opening,
+                 fb_latest=latest)
     w = ibis.window(group_by=g.account_id, order_by=g.month)
-    g = g.mutate(
-        prev_pos=g.pos.lag().over(w).coalesce(0),
-        prev_mrr=ibis.ifelse(g.i == 0, 0.0, g.mrr.lag().over(w)),
-        paid_before=g.pos.sum().over(ibis.cumulative_window(group_by=g.account_id,
-                                                            order_by=g.month)) - g.pos,
-        mrr_12=g.mrr.lag(12).over(w), pos_12=g.pos.lag(12).over(w))
-    moving = g.month != ibis.literal(opening)
-    starts_paying = moving & (g.pos == 1) & (g.prev_pos == 0)
-    both = moving & (g.pos == 1) & (g.prev_pos == 1)
-    delta = g.mrr - g.prev_mrr
-    unknown = ibis.null().cast("float64")
-    g = g.mutate(
-        new_logo=(starts_paying & (g.paid_before == 0)).cast("int64"),
-        reactivated_logo=(starts_paying & (g.paid_before > 0)).cast("int64"),
-        churned_logo=(moving & (g.pos == 0) & (g.prev_pos == 1)).cast("int64"),
-        new_mrr=ibis.ifelse(starts_paying & (g.paid_before == 0), g.mrr, 0.0),
-        reactivation_mrr=ibis.ifelse(starts_paying & (g.paid_before > 0), g.mrr, 0.0),
-        churned_mrr=ibis.ifelse(moving & (g.pos == 0) & (g.prev_pos == 1), g.prev_mrr, 0.0),
-        expansion_mrr=ibis.ifelse(both, ibis.ifelse(delta.isnull(), unknown,
-                                                    ibis.greatest(delta, 0.0)), 0.0),
-        contraction_mrr=ibis.ifelse(both, ibis.ifelse(delta.isnull(), unknown,
-                                                      ibis.greatest(-delta, 0.0)), 0.0),
-        starting_mrr=ibis.ifelse(g.prev_pos == 1, g.prev_mrr, 0.0))
+    lags: dict[str, ir.Value] = {
+        # (the default is the value before the account's first month)
+        "prev_pos": g.pos.lag(1, 0).over(w),
+        "prev_mrr": g.mrr.lag(1, 0.0).over(w),
+        "paid_before": g.pos.sum().over(ibis.cumulative_window(group_by=g.account_id,
+                                                               order_by=g.month)) - g.pos,
+        "mrr_12": g.mrr.lag(12).over(w), "pos_12": g.pos.lag(12).over(w)}
+    if want & set(lags):
+        g = g.mutate(**{k: v for k, v in lags.items() if k in want})
+    if moves := _movements(g, want):
+        g = g.mutate(**moves)
     trailing = ibis.window(group_by=g.account_id, order_by=g.month,
                            preceding=settings.ltv_churn_window_months - 1, following=0)
-    g = g.mutate(churned_w=g.churned_logo.sum().over(trailing),
-                 starting_w=g.prev_pos.sum().over(trailing))
+    if "churned_w" in want:
+        g = g.mutate(churned_w=g.churned_logo.sum().over(trailing))
+    if "starting_w" in want:
+        g = g.mutate(starting_w=g.prev_pos.sum().over(trailing))
     g = with_account_dimensions(engine, g, query)
     first = _month(query.start) if query.start else None
     if first is not None:
         g = g.filter(g.month >= ibis.literal(first))
     period = _bucket(g.month, query, settings)
-    g = g.mutate(period=period)
-    period_last = (g.period + ibis.interval(months=_GRAIN_MONTHS[query.grain] - 1)).cast("date")
-    g = g.mutate(at_end=g.month == ibis.least(period_last, ibis.literal(last)))
-    return Grid(g, opening, last)
+    period_last = (period + ibis.interval(months=_GRAIN_MONTHS[query.grain] - 1)).cast("date")
+    g = g.mutate(period=period, at_end=g.month == ibis.least(period_last, ibis.literal(last)))
+    return Grid(g, last, src.aggregate(latest=src.s_month.max()))
 
 
-def _grouped(engine: Engine, t: ir.Table, query: MetricQuery,
-             **aggs: ir.Value) -> list[dict[str, Any]]:
-    return engine.execute(t.group_by(period=t.period, **{d: t[d] for d in query.by})
-                          .aggregate(**aggs))
+def _movements(g: ir.Table, want: set[str]) -> dict[str, ir.Value]:
+    """The month-over-month movement columns of the grid named in ``want`` (the opening month,
+    where ``fb_moving`` is false, has none)."""
+    moving = g.fb_moving
+    unknown = ibis.null().cast("float64")
+
+    def starts_paying(again: bool) -> ir.BooleanValue:
+        before = (g.paid_before > 0) if again else (g.paid_before == 0)
+        return moving & (g.pos == 1) & (g.prev_pos == 0) & before
+
+    def stops() -> ir.BooleanValue:
+        return moving & (g.pos == 0) & (g.prev_pos == 1)
+
+    def change(grew: bool) -> ir.FloatingValue:
+        both = moving & (g.pos == 1) & (g.prev_pos == 1)
+        delta = g.mrr - g.prev_mrr if grew else -(g.mrr - g.prev_mrr)
+        return ibis.ifelse(both, ibis.ifelse(delta.isnull(), unknown,
+                                             ibis.greatest(delta, 0.0)), 0.0)
+
+    build: dict[str, Callable[[], ir.Value]] = {
+        "new_logo": lambda: starts_paying(False).cast("int64"),
+        "reactivated_logo": lambda: starts_paying(True).cast("int64"),
+        "churned_logo": lambda: stops().cast("int64"),
+        "new_mrr": lambda: ibis.ifelse(starts_paying(False), g.mrr, 0.0),
+        "reactivation_mrr": lambda: ibis.ifelse(starts_paying(True), g.mrr, 0.0),
+        "churned_mrr": lambda: ibis.ifelse(stops(), g.prev_mrr, 0.0),
+        "expansion_mrr": lambda: change(True),
+        "contraction_mrr": lambda: change(False),
+        "starting_mrr": lambda: ibis.ifelse(g.prev_pos == 1, g.prev_mrr, 0.0),
+    }
+    return {k: f() for k, f in build.items() if k in want}
 
 
 # -- MRR metrics: one compiler, one measure per key ----------------------------------------------
@@ -318,11 +391,14 @@ Shape = Callable[[dict[str, Any], Settings], dict[str, Any]]
 @dataclass(frozen=True)
 class Measure:
     """How an MRR metric aggregates the grid: over every month of the period (flows, rates)
-    or only its last month (``at_end``: stocks), and how the aggregates become a row."""
+    or only its last month (``at_end``: stocks), and how the aggregates become a row.
+    ``reads`` names the derived grid columns ``aggs`` uses (:func:`mrr_grid` builds only
+    those)."""
 
     at_end: bool
     aggs: Aggs
     shape: Shape
+    reads: tuple[str, ...] = ()
 
 
 def _flow(column: str, count: str | None) -> Measure:
@@ -330,7 +406,8 @@ def _flow(column: str, count: str | None) -> Measure:
         False,
         lambda t: {"v": t[column].sum(),
                    "k": t[count].sum() if count else (t[column] > 0).cast("int64").sum()},
-        lambda r, s: {"value": _num(r["v"]), "n": _count(r["k"])})
+        lambda r, s: {"value": _num(r["v"]), "n": _count(r["k"])},
+        (column, count) if count else (column,))
 
 
 def _stock_mrr(scale: int) -> Measure:
@@ -372,7 +449,7 @@ def _retention(gross: bool) -> Measure:
         return {"value": _div(num, den), "numerator": num, "denominator": den,
                 "n": _count(r["k"]), "extra": {"month": month, "start_month": start}}
 
-    return Measure(True, aggs, shape)
+    return Measure(True, aggs, shape, ("mrr_12", "pos_12"))
 
 
 def _arpa(r: dict[str, Any], s: Settings) -> dict[str, Any]:
@@ -422,36 +499,38 @@ MEASURES: dict[str, Measure] = {
     "new_logos": Measure(
         False, lambda t: {"k": t.new_logo.sum(), "back": t.reactivated_logo.sum()},
         lambda r, s: {"value": _count(r["k"]), "n": _count(r["k"]),
-                      "extra": {"reactivated": _count(r["back"])}}),
+                      "extra": {"reactivated": _count(r["back"])}},
+        ("new_logo", "reactivated_logo")),
     "logo_churn_rate": Measure(
-        False, lambda t: {"num": t.churned_logo.sum(), "den": t.prev_pos.sum()}, _logo_churn),
+        False, lambda t: {"num": t.churned_logo.sum(), "den": t.prev_pos.sum()}, _logo_churn,
+        ("churned_logo", "prev_pos")),
     "gross_mrr_churn_rate": Measure(
         False, lambda t: {"churned": t.churned_mrr.sum(), "contraction": t.contraction_mrr.sum(),
-                          "den": t.starting_mrr.sum(), "k": t.prev_pos.sum()}, _gross_churn),
+                          "den": t.starting_mrr.sum(), "k": t.prev_pos.sum()}, _gross_churn,
+        ("churned_mrr", "contraction_mrr", "starting_mrr", "prev_pos")),
     "nrr": _retention(False),
     "grr": _retention(True),
     "churn_by_source": Measure(
         False, lambda t: {"k": t.churned_logo.sum(), "v": t.churned_mrr.sum()},
         lambda r, s: {"value": _count(r["k"]), "n": _count(r["k"]),
-                      "extra": {"churned_mrr": _num(r["v"]) or 0.0}}),
+                      "extra": {"churned_mrr": _num(r["v"]) or 0.0}},
+        ("churned_logo", "churned_mrr")),
     "arpa": Measure(True, _arpa_aggs, _arpa),
-    "ltv": Measure(True, _ltv_aggs, ltv_parts),
+    "ltv": Measure(True, _ltv_aggs, ltv_parts, ("churned_w", "starting_w")),
 }
 
 
 def measure_rows(engine: Engine, key: str, query: MetricQuery,
                  notes: list[str]) -> list[dict[str, Any]]:
     """Rows of the MRR measure ``key`` for ``query`` (before the period grid is filled)."""
-    grid = mrr_grid(engine, query, notes)
-    if grid is None:
-        return []
     measure = MEASURES[key]
+    grid = mrr_grid(engine, query, notes, measure.reads)
     t = grid.table
     if measure.at_end:
         t = t.filter(t.at_end)
     dims = tuple(query.by)
     rows = []
-    for r in _grouped(engine, t, query, **measure.aggs(t)):
+    for r in grid.rows(engine, query, notes, measure.aggs(t), t):
         shaped = measure.shape(r, engine.settings)
         rows.append(_row(_key(r, dims), dims, shaped["value"], shaped.get("numerator"),
                          shaped.get("denominator"), shaped.get("n", 0), shaped.get("extra")))
@@ -493,13 +572,12 @@ def _costs(engine: Engine, query: MetricQuery, notes: list[str], teams: tuple[st
 def _new_logos(engine: Engine, query: MetricQuery, notes: list[str]
                ) -> dict[tuple[Any, ...], dict[str, Any]]:
     """New logos and their new MRR per period (and the query's dimensions)."""
-    grid = mrr_grid(engine, query, notes)
-    if grid is None:
-        return {}
+    grid = mrr_grid(engine, query, notes, ("new_logo", "new_mrr", "reactivated_logo"))
     t = grid.table
     dims = tuple(query.by)
-    rows = _grouped(engine, t, query, logos=t.new_logo.sum(), new_mrr=t.new_mrr.sum(),
-                    back=t.reactivated_logo.sum())
+    rows = grid.rows(engine, query, notes, {"logos": t.new_logo.sum(),
+                                            "new_mrr": t.new_mrr.sum(),
+                                            "back": t.reactivated_logo.sum()})
     return {_key(r, dims): {"logos": _count(r["logos"]), "new_mrr": _num(r["new_mrr"]) or 0.0,
                             "reactivated": _count(r["back"])} for r in rows}
 
@@ -719,12 +797,10 @@ def compile_profit(engine: Engine, metric: MetricDef, query: MetricQuery,
                    notes: list[str]) -> list[dict[str, Any]]:
     """Σ MRR of the period's months − every cost of the period."""
     _check_grain(metric, query)
-    grid = mrr_grid(engine, query, notes)
-    revenue: dict[dt.date, float] = {}
-    if grid is not None:
-        t = grid.table
-        revenue = {r["period"]: _num(r["v"]) or 0.0
-                   for r in _grouped(engine, t, query, v=t.mrr.sum())}
+    grid = mrr_grid(engine, query, notes, ())
+    t = grid.table
+    revenue: dict[dt.date, float] = {r["period"]: _num(r["v"]) or 0.0
+                                     for r in grid.rows(engine, query, notes, {"v": t.mrr.sum()})}
     costs = _costs(engine, query, notes, ALL_TEAMS, by=("team",))
     by_period: dict[dt.date, dict[str, float]] = {}
     for (period, team), c in costs.items():
