@@ -427,7 +427,6 @@ def plan(path: Path | None, request: Any, *, save_as_targets: bool = False) -> d
     ``saved_targets`` in the answer."""
     from funnelboard.metrics.query import today_in
     from funnelboard.plan.inputs import assemble
-    from funnelboard.plan.io import save_targets
     from funnelboard.plan.model import build
 
     if path is None and not _is_workspace():
@@ -437,15 +436,7 @@ def plan(path: Path | None, request: Any, *, save_as_targets: bool = False) -> d
         settings = Settings()
         return build(assemble(request, None, settings, today_in(settings.timezone)))
     with Workspace.open(path, read_only=not save_as_targets) as ws:
-        result = build(assemble(request, ws, ws.settings, today_in(ws.settings.timezone)))
-        if save_as_targets:
-            imported, rows = save_targets(ws, result, request.as_of)
-            result["saved_targets"] = {"rows": rows, "import_id": imported.import_id,
-                                       "status": imported.status,
-                                       "inserted": imported.rows_inserted,
-                                       "updated": imported.rows_updated,
-                                       "unchanged": imported.rows_unchanged}
-    return result
+        return plan_on(ws, request, save_as_targets=save_as_targets)
 
 
 def plan_report(ws: Workspace, period: str | None, as_of: dt.date | None) -> dict[str, Any]:
