@@ -100,7 +100,13 @@ def measure(ws: Path, requests: int) -> dict[str, Any]:
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=3600,
                           follow_redirects=False) as client:
-            client.get(link.split(f":{port}", 1)[1])
+            # the link is printed just before uvicorn binds the port: retry briefly
+            for _ in range(300):
+                try:
+                    client.get(link.split(f":{port}", 1)[1])
+                    break
+                except httpx.ConnectError:
+                    time.sleep(0.1)
             for url in [*PAGES, *API]:
                 sep = "&" if "?" in url else "?"
                 full = f"{url}{sep}as_of={AS_OF.isoformat()}"
