@@ -22,9 +22,8 @@ from funnelboard.workspace import Workspace
 router = APIRouter(tags=["targets"])
 
 
-class TargetOut(BaseModel):
-    """One stored target: a metric's goal for a month, quarter or fiscal year, in total or
-    for one dimension value."""
+class _TargetFields(BaseModel):
+    """A target's identity and value, shared by what is listed and what is written."""
 
     metric: str
     period: str
@@ -34,6 +33,12 @@ class TargetOut(BaseModel):
     dimension_value: str
     target: float
     kind: str
+
+
+class TargetOut(_TargetFields):
+    """One stored target: a metric's goal for a month, quarter or fiscal year, in total or
+    for one dimension value."""
+
     import_id: int | None
     source: str | None
 
@@ -61,17 +66,9 @@ class TargetIn(BaseModel):
                                          "the row replaced).")
 
 
-class TargetSetOut(BaseModel):
+class TargetSetOut(_TargetFields):
     """What was written (``action``: inserted, replaced or unchanged)."""
 
-    metric: str
-    period: str
-    period_start: str
-    grain: str
-    dimension: str
-    dimension_value: str
-    target: float
-    kind: str
     action: str
     previous_target: float | None
     previous_kind: str | None
