@@ -147,14 +147,16 @@ def test_channel_money_columns_are_the_range_totals(demo_ws: Workspace, page: Pa
     assert all(any(v is not None for k, v in r.items() if k != "channel") for r in table.rows)
 
 
-def test_drill_links_on_record_cells_only(page: Page) -> None:
+def test_drill_links_on_cells_with_values(page: Page) -> None:
     table = section(page, "by_channel").table
     assert table is not None
     first = table.rows[0]
     leads = table.drill[(0, "leads")]
     assert leads["filter"] == [f"channel={first['channel']}"]
     assert (leads["cell_start"], leads["cell_end"]) == (START.isoformat(), AS_OF.isoformat())
-    assert not any(key == "cost_per_mql" for _, key in table.drill)  # a ratio of two sources
+    # a ratio of two sources (cost rows ÷ MQLs) drills too, to its cost rows and its MQLs
+    costed = [i for i, r in enumerate(table.rows) if r.get("cost_per_mql") is not None]
+    assert costed and all((i, "cost_per_mql") in table.drill for i in costed)
 
 
 def test_campaigns_rank_by_leads_with_their_roi(demo_ws: Workspace, page: Page) -> None:

@@ -10,22 +10,12 @@ import pytest
 
 from funnelboard.errors import UsageError
 from funnelboard.metrics.query import make_query
-from funnelboard.metrics.records import cell_of, fetch
+from funnelboard.metrics.records import FORMULA_PARTS, cell_of, drillable, fetch, sides_of
+from funnelboard.metrics.registry import all_metrics, resolve
+from funnelboard.settings import Settings
 from funnelboard.workspace import Workspace
-
-AS_OF = dt.date(2026, 6, 30)
-RANGE = {"start": "2025-07-01", "end": "2026-06-30", "as_of": AS_OF}
-
-
-def _cells(ws: Workspace, key: str, **options: Any) -> list[tuple[dict[str, Any], Any]]:
-    query = make_query(key, timezone="UTC", **RANGE, **options)
-    result = ws.metric(key, **RANGE, **options)
-    out = []
-    for row in result.rows:
-        filters = {d: ("(none)" if row[d] is None else row[d]) for d in result.dims}
-        q = query.replace(filters=tuple((d, (v,)) for d, v in filters.items()))
-        out.append((row, q))
-    return out
+from records_support import RANGE
+from records_support import cells as _cells
 
 
 def _total(ws: Workspace, q: Any, row: dict[str, Any], side: str = "numerator") -> int:
@@ -76,6 +66,22 @@ def test_paging_and_sorting(demo_ws: Workspace) -> None:
 
 
 def test_metrics_without_a_record_list_say_so(demo_ws: Workspace) -> None:
-    q = make_query("mrr", timezone="UTC", **RANGE)
-    with pytest.raises(UsageError, match="does not list the records"):
+    q = make_query("ltv_to_cac", timezone="UTC", **RANGE)
+    with pytest.raises(UsageError, match=r"does not list the records.*\(ltv, cac\)"):
         fetch(demo_ws.engine(), q, dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+
+
+def test_every_metric_drills_into_records_or_names_its_parts() -> None:
+    """A new metric needs a record lister, or an entry in FORMULA_PARTS whose parts drill."""
+    settings = Settings()
+    undrillable = {m.key for m in all_metrics(settings) if not drillable(m)}
+    assert undrillable == set(FORMULA_PARTS)
+    for parts in FORMULA_PARTS.values():
+        for part in parts:
+            assert drillable(resolve(part, settings)) or part in FORMULA_PARTS, part
+    for m in all_metrics(settings):
+        if m.key in FORMULA_PARTS:
+            continue
+        sides = sides_of(m)
+        assert set(sides) in ({"numerator"}, {"numerator", "denominator"}), m.key
+        assert all(label.strip() for label in sides.values()), m.key

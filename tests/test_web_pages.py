@@ -74,3 +74,25 @@ def test_static_files_and_the_vega_bundle_are_served_locally(web_module: Web) ->
     assert css.status_code == 200 and "#vg-tooltip-element" in css.text
     assert client.get("/static/../funnelboard.toml").status_code == 404
     assert client.get("/static/secret.key").status_code == 404
+
+
+def test_money_tiles_drill_to_records_that_add_up(web_module: Web) -> None:
+    """The revenue page's MRR tile links to the accounts behind it; their ``counted`` sum is
+    the tile's number, and a ratio's page offers its other side."""
+    from html import unescape
+
+    client = web_module.login("viewer")
+    page = client.get("/revenue", params=AS_OF).text
+    links = {m.group(1): unescape(m.group(2)) for m in
+             re.finditer(r'<a href="/records/([a-z_]+)\?([^"]+)" title="List the records', page)}
+    assert {"mrr", "nrr"} <= set(links)
+    records = client.get(f"/records/mrr?{links['mrr']}")
+    assert records.status_code == 200
+    counted = float(re.search(r'data-counted="([^"]+)"', records.text).group(1))  # type: ignore[union-attr]
+    params = dict(p.split("=", 1) for p in links["mrr"].split("&"))
+    api = client.get("/api/v1/metrics/mrr", params={
+        "start": params["cell_start"], "end": params["cell_end"], "as_of": params["as_of"],
+        "grain": params.get("grain", "month")}).json()
+    assert api["rows"] and abs(api["rows"][-1]["value"] - counted) < 0.01
+    nrr = client.get(f"/records/nrr?{links['nrr']}").text
+    assert "Show the denominator" in nrr

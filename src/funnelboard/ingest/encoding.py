@@ -63,12 +63,16 @@ def _scan(path: Path, encoding: str, progress: Progress | None) -> tuple[bool, i
     done = 0
     newlines = 0
     last = b""
+    # plain ASCII is valid UTF-8: such a chunk needs no decoding when the decoder holds no
+    # partial character from the chunk before (about 3x faster on ASCII exports)
+    ascii_ok = encoding == "utf-8"
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError:
-                return False, 0, False
+            if not (ascii_ok and chunk.isascii() and not decoder.getstate()[0]):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    return False, 0, False
             newlines += chunk.count(b"\n")
             last = chunk
             done += len(chunk)

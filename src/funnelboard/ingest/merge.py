@@ -151,11 +151,18 @@ def _insert_all(con: duckdb.DuckDBPyConnection, table: Table, import_id: int,
 
 
 def _stage_rows_sql(stages: list[str], where: str = "", source: str = "_diff") -> str:
-    parts = [f"SELECT contact_id, {lit(s)} AS stage, {ident(s + '_at')} AS entered_at "
-             f"FROM {source} WHERE {ident(s + '_at')} IS NOT NULL{where}" for s in stages]
-    return " UNION ALL ".join(parts) if parts else \
-        "SELECT NULL::VARCHAR AS contact_id, NULL::VARCHAR AS stage, " \
-        "NULL::TIMESTAMPTZ AS entered_at WHERE false"
+    """(contact_id, stage, entered_at) of the contacts' ``<stage>_at`` columns, one row per
+    non-empty cell: one UNPIVOT scan of ``source`` (a UNION ALL of one scan per stage cost
+    about a third more)."""
+    if not stages:
+        return ("SELECT NULL::VARCHAR AS contact_id, NULL::VARCHAR AS stage, "
+                "NULL::TIMESTAMPTZ AS entered_at WHERE false")
+    cols = ", ".join(ident(s + "_at") for s in stages)
+    names = " ".join(f"WHEN {lit(s + '_at')} THEN {lit(s)}" for s in stages)
+    filt = f" WHERE true{where}" if where else ""
+    return (f"SELECT contact_id, CASE fb_col {names} END AS stage, entered_at FROM "
+            f"(UNPIVOT (SELECT contact_id, {cols} FROM {source}{filt}) ON {cols} "
+            "INTO NAME fb_col VALUE entered_at)")
 
 
 def _contact_stage_changes(con: duckdb.DuckDBPyConnection, stages: list[str]) -> None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import os
-import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from funnelboard.ingest import checks, coerce, merge, rules, stage, typing_step
 from funnelboard.ingest.dialect import normalise_header
 from funnelboard.ingest.mapping import Mapping
 from funnelboard.ingest.plan import Plan, check_required, make_plan
+from funnelboard.ingest.rawcopy import RawCopy
 from funnelboard.ingest.reader import open_source
 from funnelboard.ingest.result import ImportResult
 from funnelboard.ingest.sqltext import ident, lit
@@ -108,6 +107,7 @@ class Importer:
         self.settings = settings
         self.raw_dir = raw_dir
         self.tmp_dir = tmp_dir
+        self._raw: RawCopy | None = None
 
     def run(self, table_name: str, path: Path, options: ImportOptions) -> ImportResult:
         table = get_table(table_name)
@@ -164,6 +164,8 @@ class Importer:
         known = {normalise_header(c) for c in table.column_names} | {c.name for c in extra_cols}
         known |= mapping.sources_for()
         limits = self.settings.limits
+        # hash and raw/ copy in one background read while the rows are staged and typed
+        self._raw = RawCopy(path, self.raw_dir, copy=not options.dry_run)
         src = open_source(
             path, work, known_columns=known, delimiter=mapping.delimiter,
             encoding=mapping.encoding, header_line=mapping.header_row, sheet=mapping.sheet,
@@ -171,7 +173,6 @@ class Importer:
             max_xlsx_bytes=limits.max_xlsx_mb * 1_000_000,
             progress=lambda d, t: self._progress(options, "reading", d, t),
         )
-        result.content_hash = file_hash(path)
         self._progress(options, "staging", 0, 1)
         staged = stage.load_raw(con, src)
         if len(src.header) > limits.max_columns:
@@ -229,6 +230,7 @@ class Importer:
         if options.dry_run:
             result.preview = self._preview(plan)
         self._plan, self._src = plan, src
+        result.content_hash = self._raw.digest()
 
     def _add_rejects(self, staged: stage.Staged) -> None:
         for line, kind, text in staged.rejected:
@@ -273,19 +275,6 @@ class Importer:
         names = [d[0] for d in cur.description or []]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
-    def _store_raw(self, path: Path, digest: str) -> str:
-        """Keep the original bytes by content hash (written before the commit)."""
-        rel = f"{digest[:2]}/{digest}{path.suffix.lower()}"
-        target = self.raw_dir / rel
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            shutil.copyfile(path, tmp)
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            tmp.replace(target)
-        return rel
-
     def _commit(self, table: Table, path: Path, options: ImportOptions, result: ImportResult,
                 started: dt.datetime, extra_cols: list[Column]) -> None:
         con, plan = self.con, self._plan
@@ -295,7 +284,9 @@ class Importer:
             result.status = "no_changes"
             result.rows_unchanged = result.rows_accepted
             return
-        raw = self._store_raw(path, result.content_hash)
+        # the original bytes, kept by content hash, are in raw/ before the commit
+        assert self._raw is not None  # started by _stage
+        raw = self._raw.store(path.suffix)
         self._progress(options, "writing", 0, 1)
         con.execute("BEGIN TRANSACTION")
         try:
@@ -378,8 +369,10 @@ class Importer:
         """A rejected file leaves a ledger row (and nothing else) so the history is complete."""
         if options.dry_run:
             return
-        with contextlib.suppress(OSError):
-            result.content_hash = result.content_hash or file_hash(path)
+        with contextlib.suppress(OSError, RuntimeError):
+            if not result.content_hash:
+                result.content_hash = (self._raw.digest() if self._raw is not None
+                                       else file_hash(path))
         self.con.execute("BEGIN TRANSACTION")
         try:
             result.import_id = ledger.next_import_id(self.con)
@@ -391,6 +384,9 @@ class Importer:
             raise
 
     def _cleanup(self) -> None:
+        if self._raw is not None:
+            self._raw.discard()  # a no-op once stored
+            self._raw = None
         for name in ("_new", "_good"):
             with contextlib.suppress(duckdb.Error):
                 self.con.execute(f"DROP VIEW IF EXISTS {name}")

@@ -98,10 +98,21 @@ def row_rules(plan: Plan, settings: Settings) -> list[RowRule]:
                                  f"{c})"))
         if col.type in ("date", "ts"):
             rules.append(RowRule(col.name, "date_out_of_range",
-                                 "has a year outside 1900-2199",
-                                 f"NOT fb_year_ok(year({c}))"))
+                                 "has a year outside 1900-2199", _year_out_of_range(c, col.type)))
     rules.extend(_table_rules(plan, settings))
     return rules
+
+
+def _year_out_of_range(c: str, col_type: str) -> str:
+    """The value's (local) year is outside 1900-2199.
+
+    Compared with bounds rather than ``year()``: the bounds are cast once in the session's
+    time zone (the file's), the same local calendar ``year()`` would use, but without
+    converting every timestamp to calendar fields (about 0.3 s per column per million rows).
+    """
+    kind = "TIMESTAMPTZ" if col_type == "ts" else "DATE"
+    return (f"NOT ({c} >= CAST('1900-01-01' AS {kind}) AND "
+            f"{c} < CAST('2200-01-01' AS {kind}))")
 
 
 def _flag(plan: Plan, name: str) -> str:

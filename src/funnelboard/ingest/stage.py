@@ -217,7 +217,11 @@ def drop_summary_rows(con: duckdb.DuckDBPyConnection, ncols: int, file: str) -> 
         f"regexp_matches({first}, {total}) AS is_total, "
         f"coalesce({comment}, false) AS is_comment "
         "FROM _raw WHERE __rec <= 3 OR __rec > (SELECT max(__rec) - 200 FROM _raw) "
-        f"OR {first} IS NULL OR starts_with(ltrim(c0), '#')"
+        # candidates for empty and comment rows, judged by the first cell alone: empty, or
+        # starting with '#', a space or anything but printable ASCII (a row of a million
+        # that starts with a plain letter or digit is neither, and its other cells are not
+        # trimmed)
+        "OR c0 IS NULL OR NOT (ascii(c0) BETWEEN 33 AND 126) OR starts_with(c0, '#')"
     )
     con.execute("UPDATE _marks SET first_cell = NULL WHERE is_comment")
     rows = con.execute(

@@ -17,7 +17,9 @@ from funnelboard.ingest.plan import ColumnPlan, Plan
 from funnelboard.ingest.sqltext import ident, lit
 from funnelboard.issues import Issue
 
-SAMPLE_ROWS = 100_000
+#: rows looked at to decide the decimal mark and the day/month order, spread evenly over the
+#: file (a file sorted by date would otherwise show only its first days)
+SAMPLE_ROWS = 20_000
 MONTH_COLUMNS = {("mrr", "month"), ("costs", "month")}
 
 
@@ -79,9 +81,9 @@ def decide_reading(con: duckdb.DuckDBPyConnection, plan: Plan, mapping: Mapping,
                       "> 12)")
         probes.append(f"count(*) FILTER (WHERE regexp_matches({v}, {slash}))")
     counts: list[int] = []
+    sample = sample_rows(con) if probes else ""
     if probes:
-        row = con.execute(f"SELECT {', '.join(probes)} FROM _raw WHERE __rec <= {SAMPLE_ROWS}"
-                          ).fetchone()
+        row = con.execute(f"SELECT {', '.join(probes)} FROM _raw WHERE {sample}").fetchone()
         counts = [int(x) for x in row] if row else []
     pos = 0
     if not mapping.decimal and numeric:
@@ -97,7 +99,7 @@ def decide_reading(con: duckdb.DuckDBPyConnection, plan: Plan, mapping: Mapping,
                                        file=file))
         elif not comma and not dot and (amb_dot or amb_comma):
             reading.notes.extend(_ambiguous_decimal(con, numeric, mapping, reading, file,
-                                                    delimiter=delimiter))
+                                                    delimiter=delimiter, sample=sample))
     for cp in numeric:
         if cp.column.type == "ratio" and mapping.formats.get(cp.column.name) == coerce.PERCENT:
             reading.formats[cp.column.name] = (coerce.PERCENT,)
@@ -134,7 +136,7 @@ def decide_reading(con: duckdb.DuckDBPyConnection, plan: Plan, mapping: Mapping,
 
 def _ambiguous_decimal(con: duckdb.DuckDBPyConnection, numeric: list[ColumnPlan],
                        mapping: Mapping, reading: Reading, file: str, *,
-                       delimiter: str) -> list[Issue]:
+                       delimiter: str, sample: str) -> list[Issue]:
     """Decide (and say) how values such as 1.200 are read when nothing else tells.
 
     A comma-separated file with ``1,200`` is the usual US layout and needs no note.
@@ -150,7 +152,7 @@ def _ambiguous_decimal(con: duckdb.DuckDBPyConnection, numeric: list[ColumnPlan]
         v = cleaned(cp, mapping)
         cond = " OR ".join(f"regexp_matches({v}, {p})" for p in patterns)
         row = con.execute(f"SELECT min(__line), arg_min({v}, __line) FROM _raw WHERE "
-                          f"__rec <= {SAMPLE_ROWS} AND ({cond})").fetchone()
+                          f"{sample} AND ({cond})").fetchone()
         if row and row[0] is not None:
             return [Issue("warning", "ambiguous_decimal",
                           f"Values such as '{row[1]}' in '{cp.header}' could use either "
@@ -158,6 +160,15 @@ def _ambiguous_decimal(con: duckdb.DuckDBPyConnection, numeric: list[ColumnPlan]
                           "decimal in a mapping to be sure.", file=file, row=int(row[0]),
                           column=cp.header, value=str(row[1]))]
     return []
+
+
+def sample_rows(con: duckdb.DuckDBPyConnection) -> str:
+    """A condition on ``_raw`` keeping about :data:`SAMPLE_ROWS` rows spread evenly over the
+    file (every row of a smaller file)."""
+    row = con.execute("SELECT max(__rec) FROM _raw").fetchone()
+    last = int(row[0] or 0) if row else 0
+    step = max(1, -(-last // SAMPLE_ROWS))
+    return "true" if step == 1 else f"__rec % {step} = 0"
 
 
 def _explicit_formats(mapping: Mapping, name: str, col_type: str) -> tuple[str, ...]:
@@ -193,7 +204,7 @@ def build_typed(con: duckdb.DuckDBPyConnection, plan: Plan, mapping: Mapping,
             final.append(f"CAST({_absent_value(plan, cp)} AS {_sql_type(cp)}) AS {col}")
             continue
         x, v, t = ident(f"x_{name}"), ident(f"v_{name}"), ident(f"t_{name}")
-        trim.append(f"nullif(trim({cp.source}), '') AS {x}")
+        trim.append(f"fb_trim({cp.source}) AS {x}")
         clean.append(f"{cleaned(cp, mapping, x)} AS {v}")
         typed.append(v)
         expr = coerce.typed(v, cp.column.type, decimal=reading.decimal,

@@ -94,17 +94,27 @@ register(MetricDef(
     dimensions=("platform", "answered_by"), params={"source": QUESTIONS}))
 
 
-@compiler("answer_hours")
-def answer_hours(engine: Engine, metric: MetricDef, query: MetricQuery,
-                 notes: list[str]) -> list[dict[str, Any]]:
-    """Median and p75 of answer lags in hours per asked-at period (in the engine)."""
+def answer_lags(engine: Engine, metric: MetricDef, query: MetricQuery,
+                notes: list[str]) -> tuple[ir.Table, ir.DateValue]:
+    """The questions asked in the window with the query's filters: ``fb_ok`` (answered by the
+    as-of date), ``fb_hours`` (asked → first answer, null when not answered) and ``fb_valid``
+    (answered, and not before it was asked: the questions the median is taken over); and the
+    period expression."""
     t, period = prepared(engine, metric, query, notes)
     first = t.first_answered_at
     answered = t.fb_answered == 1
     hours = days_between(engine, first, t.asked_at) * 24
     t = t.mutate(fb_ok=answered, fb_hours=ibis.ifelse(answered, hours,
                                                        ibis.null().cast("float64")))
-    valid = t.fb_ok & (t.fb_hours >= 0)
+    return t.mutate(fb_valid=t.fb_ok & (t.fb_hours >= 0)), period
+
+
+@compiler("answer_hours")
+def answer_hours(engine: Engine, metric: MetricDef, query: MetricQuery,
+                 notes: list[str]) -> list[dict[str, Any]]:
+    """Median and p75 of answer lags in hours per asked-at period (in the engine)."""
+    t, period = answer_lags(engine, metric, query, notes)
+    valid = t.fb_valid
     agg = t.group_by(period=period, **{d: t[d] for d in query.by}).aggregate(
         value=t.fb_hours.quantile(0.5, where=valid), p75=t.fb_hours.quantile(0.75, where=valid),
         n=valid.cast("int64").sum(), asked=t.count(),

@@ -281,14 +281,25 @@ def _ratio_rows(num: list[dict[str, Any]], den: list[dict[str, Any]],
     return rows
 
 
-def _days(engine: Engine, t: ir.Table, query: MetricQuery, a: str,
-          b: str) -> list[dict[str, Any]]:
-    settings = engine.settings
+def stage_lags(engine: Engine, t: ir.Table, query: MetricQuery, a: str,
+               b: str) -> tuple[ir.Table, ir.TimestampValue]:
+    """The units a days metric measures, and the instant that dates each: the rows of ``t``
+    (from :func:`reached`) with an actual entry in both ``a`` and ``b`` (an inferred date is
+    no measurement), ``lag`` = days from the first ``a`` entry to the first ``b`` entry, kept
+    when their creation (cohort basis) or ``b`` entry (period basis) is in the query window.
+    The drill-down lists these rows, so it shares this function with :func:`_days`."""
     ea, eb = t[f"e_{a}"], t[f"e_{b}"]
     t = t.filter(ea.notnull(), eb.notnull())
     t = t.mutate(lag=days_between(engine, t[f"e_{b}"], t[f"e_{a}"]))
-    ts = t[f"e_{b}"] if query.basis == "period" else t.created
-    t = _in_window(t, ts, query)
+    dated_by = f"e_{b}" if query.basis == "period" else "created"
+    t = _in_window(t, t[dated_by], query)
+    return t, t[dated_by]
+
+
+def _days(engine: Engine, t: ir.Table, query: MetricQuery, a: str,
+          b: str) -> list[dict[str, Any]]:
+    settings = engine.settings
+    t, ts = stage_lags(engine, t, query, a, b)
     agg = _group(t, _bucket(local_date(ts), query, settings), query, value=t.lag.median(),
                  p75=t.lag.quantile(0.75), n=t.count())
     return [{"period": r["period"], **{d: _dim(r[d]) for d in query.by},
@@ -307,10 +318,7 @@ def _sales_cycle(engine: Engine, query: MetricQuery) -> list[dict[str, Any]]:
     if query.by:
         raise UsageError("sales_cycle_days has no breakdown yet; leave out --by.")
     settings = engine.settings
-    o = engine.table("opportunities")
-    created = local_date(o.created_at)
-    o = o.filter(o.is_won, o.close_date.notnull(), Window.of(query).contains(o.close_date))
-    o = o.mutate(lag=o.close_date.delta(created, unit="day").cast("float64"))
+    o = cycle_deals(engine, query)
     agg = o.group_by(period=_bucket(o.close_date, query, settings)).aggregate(
         value=o.lag.median(), p75=o.lag.quantile(0.75), n=o.count())
     return [{"period": r["period"], "value": _float(r["value"]), "numerator": None,
@@ -318,23 +326,21 @@ def _sales_cycle(engine: Engine, query: MetricQuery) -> list[dict[str, Any]]:
             for r in engine.execute(agg)]
 
 
+def cycle_deals(engine: Engine, query: MetricQuery) -> ir.Table:
+    """The deals the sales cycle measures: won, with a close date in the query window, and
+    ``lag`` = days from the creation's local date to the close date (shared with the
+    drill-down)."""
+    o = engine.table("opportunities")
+    created = local_date(o.created_at)
+    o = o.filter(o.is_won, o.close_date.notnull(), Window.of(query).contains(o.close_date))
+    return o.mutate(lag=o.close_date.delta(created, unit="day").cast("float64"))
+
+
 def _maturity(engine: Engine, t: ir.Table, query: MetricQuery) -> list[dict[str, Any]]:
     """cohort_maturity (metrics.md §1): see the registry definition."""
-    stages = list(engine.settings.stages)
-    a, b = stages[0], stages[-1]
-    if query.transition:
-        parts = query.transition.split("_to_")
-        if len(parts) != 2 or parts[0] not in stages or parts[1] not in stages or \
-                stages.index(parts[0]) >= stages.index(parts[1]):
-            raise UsageError(f"--transition '{query.transition}' should name two stages in "
-                             f"funnel order, like {stages[0]}_to_{stages[-1]}.")
-        a, b = parts
+    a, b = maturity_transition(engine, query)
     settings = engine.settings
-    lags = t.filter(t[f"e_{a}"].notnull(), t[f"e_{b}"].notnull())
-    lags = lags.mutate(lag=days_between(engine, lags[f"e_{b}"], lags[f"e_{a}"]),
-                       cohort=_bucket(local_date(lags.created), query, settings))
-    l95_row = engine.execute(lags.aggregate(l95=lags.lag.quantile(0.95)))
-    l95 = _float(l95_row[0]["l95"]) if l95_row else None
+    ref, l95 = maturity_reference(engine, t, query, a, b)
     # cohorts (with the query's window and dimensions) whose value is wanted
     cohorts, period = _period_column(t, query, settings, None)
     cohort_rows = engine.execute(_group(cohorts, period, query, units=cohorts.count()))
@@ -342,11 +348,8 @@ def _maturity(engine: Engine, t: ir.Table, query: MetricQuery) -> list[dict[str,
         return [{"period": r["period"], **{d: _dim(r[d]) for d in query.by}, "value": None,
                  "numerator": None, "denominator": None, "n": 0, "extra": {}}
                 for r in cohort_rows]
-    # reference lags: contacts whose cohort is older than L95, as a histogram by whole days
-    age = ibis.literal(query.as_of).delta(lags.cohort, unit="day")
-    ref = lags.filter(age.cast("float64") > l95)
-    hist = engine.execute(ref.group_by(day=ref.lag.ceil().cast("int64")).aggregate(
-        n=ref.count()))
+    # reference lags as a histogram by whole days
+    hist = engine.execute(ref.group_by(day=ref.whole_days).aggregate(n=ref.count()))
     hist.sort(key=lambda r: r["day"])
     total = sum(int(r["n"]) for r in hist)
     out = []
@@ -360,3 +363,38 @@ def _maturity(engine: Engine, t: ir.Table, query: MetricQuery) -> list[dict[str,
                     "extra": {"age_days": cohort_age, "l95_days": l95,
                               "transition": f"{a}_to_{b}"}})
     return out
+
+
+def maturity_transition(engine: Engine, query: MetricQuery) -> tuple[str, str]:
+    """The stages (a, b) of cohort maturity: ``--transition``, else first to last stage."""
+    stages = list(engine.settings.stages)
+    a, b = stages[0], stages[-1]
+    if query.transition:
+        parts = query.transition.split("_to_")
+        if len(parts) != 2 or parts[0] not in stages or parts[1] not in stages or \
+                stages.index(parts[0]) >= stages.index(parts[1]):
+            raise UsageError(f"--transition '{query.transition}' should name two stages in "
+                             f"funnel order, like {stages[0]}_to_{stages[-1]}.")
+        a, b = parts
+    return a, b
+
+
+def maturity_reference(engine: Engine, t: ir.Table, query: MetricQuery, a: str,
+                       b: str) -> tuple[ir.Table, float | None]:
+    """The reference a→b lags of cohort maturity, and L95 (None without any lag).
+
+    Over every unit of ``t`` (from :func:`reached`: the query's filters, not its window) with
+    an actual entry in both stages, L95 is the 95th percentile lag; the reference is the units
+    whose creation cohort began more than L95 days before the as-of date, with ``lag`` (days),
+    ``whole_days`` (the lag rounded up: the histogram's bin) and ``cohort``. Shared with the
+    drill-down, which lists the reference."""
+    lags = t.filter(t[f"e_{a}"].notnull(), t[f"e_{b}"].notnull())
+    lags = lags.mutate(lag=days_between(engine, lags[f"e_{b}"], lags[f"e_{a}"]),
+                       cohort=_bucket(local_date(lags.created), query, engine.settings))
+    l95_row = engine.execute(lags.aggregate(l95=lags.lag.quantile(0.95)))
+    l95 = _float(l95_row[0]["l95"]) if l95_row else None
+    if l95 is None:
+        return lags.filter(ibis.literal(False)), None
+    age = ibis.literal(query.as_of).delta(lags.cohort, unit="day")
+    ref = lags.filter(age.cast("float64") > l95)
+    return ref.mutate(whole_days=ref.lag.ceil().cast("int64")), l95

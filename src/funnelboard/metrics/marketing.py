@@ -148,11 +148,12 @@ def _domain(col: ir.Value) -> ir.StringValue:
 
 def _accounts(engine: Engine) -> ir.Table:
     """Accounts with ``a_id`` and the account dimensions (text; the target flag as
-    ``true``/``false`` like every other dimension), ``a_target`` (bool) and ``a_created``."""
+    ``true``/``false`` like every other dimension), ``a_target`` (bool), ``a_created`` and
+    ``a_title`` (the name as written, for display; ``a_name`` is the one compared)."""
     a = engine.table("accounts")
     return a.select(
         a_id=text(a.account_id), a_domain=_domain(a.domain),
-        a_name=a.name.cast("string").strip().lower().nullif(""),
+        a_name=a.name.cast("string").strip().lower().nullif(""), a_title=text(a.name),
         a_target=a.is_target_account.cast("boolean").coalesce(False),
         a_created=a.created_at,
         **{f"a_{d}": text(a[d]) for d in ACCOUNT_DIMENSIONS})
@@ -212,23 +213,46 @@ def _with_account_dims(t: ir.Table, accounts: ir.Table) -> ir.Table:
     return t.mutate(**{d: t[f"a_{d}"] for d in ACCOUNT_DIMENSIONS})
 
 
+def account_hits(engine: Engine, metric: MetricDef, query: MetricQuery,
+                 notes: list[str]) -> ir.Table:
+    """The ad hits an account metric counts (see :func:`_ad_account_hits`), with the account
+    dimensions, the query's filters applied and ``fb_period`` (the hit's period); for the
+    target metrics only hits of target accounts created by the end of the hit's period (the
+    accounts the denominator holds). Its distinct ``account`` values are the number."""
+    settings = engine.settings
+    reach = bool(metric.params.get("reach"))
+    accounts = _accounts(engine)
+    hits = _with_account_dims(_ad_account_hits(engine, query, notes, reach), accounts)
+    hits = _apply_filters(hits, query)
+    hits = hits.mutate(fb_period=_bucket(hits.fb_day, query, settings))
+    if metric.params.get("target"):
+        made = _bucket(local_date(hits.a_created), query, settings)
+        hits = hits.filter(hits.a_target, made.isnull() | (made <= hits.fb_period))
+    return hits
+
+
+def target_accounts(engine: Engine, query: MetricQuery) -> ir.Table:
+    """Target accounts with the account dimensions and the query's filters, created on or
+    before the as-of date or without a created_at; ``fb_created`` is the local creation day.
+    A period's denominator holds those created by its end (no created_at: always)."""
+    accounts = _accounts(engine)
+    base = accounts.filter(accounts.a_target)
+    base = base.mutate(**{d: base[f"a_{d}"] for d in ACCOUNT_DIMENSIONS})
+    base = _apply_filters(base, query)
+    created = local_date(base.a_created)
+    base = base.filter(created.isnull() | (created <= query.as_of))
+    return base.mutate(fb_created=created)
+
+
 @compiler("mk_accounts")
 def compile_accounts(engine: Engine, metric: MetricDef, query: MetricQuery,
                      notes: list[str]) -> list[dict[str, Any]]:
     """engaged_accounts (distinct accounts) and target_account_reach / _engagement (target
     accounts reached or engaged ÷ target accounts that exist at the period end)."""
     settings = engine.settings
-    reach = bool(metric.params.get("reach"))
     target = bool(metric.params.get("target"))
-    accounts = _accounts(engine)
-    hits = _with_account_dims(_ad_account_hits(engine, query, notes, reach), accounts)
-    hits = _apply_filters(hits, query)
-    period = _bucket(hits.fb_day, query, settings)
-    if target:
-        # only target accounts the denominator holds: created by the end of the hit's period
-        made = _bucket(local_date(hits.a_created), query, settings)
-        hits = hits.filter(hits.a_target, made.isnull() | (made <= period))
-    agg = hits.group_by(period=period, **{d: hits[d] for d in query.by}).aggregate(
+    hits = account_hits(engine, metric, query, notes)
+    agg = hits.group_by(period=hits.fb_period, **{d: hits[d] for d in query.by}).aggregate(
         value=hits.account.nunique(), rows=hits.count())
     got = engine.execute(agg)
     dims = tuple(query.by)
@@ -237,14 +261,10 @@ def compile_accounts(engine: Engine, metric: MetricDef, query: MetricQuery,
                  "value": int(r["value"] or 0), "numerator": None, "denominator": None,
                  "n": int(r["value"] or 0), "extra": {}} for r in got]
     # denominator: target accounts created by the period end (no created_at: always there)
-    base = accounts.filter(accounts.a_target)
-    base = base.mutate(**{d: base[f"a_{d}"] for d in ACCOUNT_DIMENSIONS})
-    base = _apply_filters(base, query)
-    created = local_date(base.a_created)
-    base = base.filter(created.isnull() | (created <= query.as_of))
+    base = target_accounts(engine, query)
     den_rows = engine.execute(base.group_by(
-        created=_bucket(created, query, settings), **{d: base[d] for d in dims}).aggregate(
-        n=base.count()))
+        created=_bucket(base.fb_created, query, settings), **{d: base[d] for d in dims}
+    ).aggregate(n=base.count()))
     nums = {_key(r, dims): r["value"] for r in got}
     present = {r["period"] for r in got}
     combos = {k[1:] for k in nums} | {tuple(_dim(r[d]) for d in dims) for r in den_rows}
@@ -263,6 +283,29 @@ def compile_accounts(engine: Engine, metric: MetricDef, query: MetricQuery,
 
 # -- cost per stage ------------------------------------------------------------------------
 
+def cost_basis(metric: MetricDef, query: MetricQuery) -> str:
+    """The basis a cost per stage uses: the query's, else the metric's default (period)."""
+    return query.basis or str(metric.params.get("default_basis", "period"))
+
+
+def cost_stage_units(engine: Engine, metric: MetricDef, query: MetricQuery,
+                     notes: list[str]) -> tuple[ir.Table, ir.DateValue]:
+    """The denominator's units: those from :func:`reached` that reached the metric's stage,
+    dated in the window by the basis (the reached day, or the creation day on the cohort
+    basis); and that day."""
+    stage = _settings_stage(engine, metric)
+    t = reached(engine, query, notes)
+    hit = t[f"r_{stage}"]
+    day = local_date(hit) if cost_basis(metric, query) == "period" else local_date(t.created)
+    return t.filter(hit.notnull(), Window.of(query).contains(day)), day
+
+
+def marketing_costs(engine: Engine, query: MetricQuery, notes: list[str]) -> ir.Table:
+    """The numerator's rows: :func:`~funnelboard.metrics.costs.cost_rows` (marketing cost in
+    the reporting currency, ``amount``, dated ``fb_day``) with the query's filters."""
+    return _apply_filters(cost_rows(engine, query, notes), query)
+
+
 @compiler("mk_cost_per")
 def compile_cost_per(engine: Engine, metric: MetricDef, query: MetricQuery,
                      notes: list[str]) -> list[dict[str, Any]]:
@@ -270,19 +313,13 @@ def compile_cost_per(engine: Engine, metric: MetricDef, query: MetricQuery,
     settings = engine.settings
     stage = _settings_stage(engine, metric)
     dims = tuple(query.by)
-    window = Window.of(query)
     # denominator: reached the stage (query's basis and rule)
-    t = reached(engine, query, notes)
-    hit = t[f"r_{stage}"]
-    basis = query.basis or str(metric.params.get("default_basis", "period"))
-    day = local_date(hit) if basis == "period" else local_date(t.created)
-    t = t.filter(hit.notnull(), window.contains(day))
+    t, day = cost_stage_units(engine, metric, query, notes)
     den = engine.execute(t.group_by(period=_bucket(day, query, settings),
                                     **{d: t[d] for d in dims}).aggregate(
         n=t.count(), inferred=t[f"i_{stage}"].cast("int64").sum()))
     # numerator: marketing cost of the period
-    c = cost_rows(engine, query, notes)
-    c = _apply_filters(c, query)
+    c = marketing_costs(engine, query, notes)
     num = engine.execute(c.group_by(period=_bucket(c.fb_day, query, settings),
                                     source=c.source, **{d: c[d] for d in dims}).aggregate(
         amount=c.amount.sum(), rows=c.count()))
@@ -427,15 +464,12 @@ def _meeting_source(date: str, kinds: tuple[str, ...] | None = None,
                   dims={d: column(d) for d in MEETING_DIMENSIONS}, prepare=prepare)
 
 
-@compiler("mk_demo_opportunity")
-def compile_demo_opportunity(engine: Engine, metric: MetricDef, query: MetricQuery,
-                             notes: list[str]) -> list[dict[str, Any]]:
-    """Demos whose contact or account got an opportunity created within N days after the
-    booking ÷ demos booked; demos younger than N days at the as-of date are left out of both
-    (``extra.young``)."""
-    settings = engine.settings
-    days = int(settings.demo_to_opportunity_days)
-    dims = tuple(query.by)
+def judged_demos(engine: Engine, query: MetricQuery) -> ir.Table:
+    """The demos of the window (booked on ``fb_day``) with the query's filters: ``fb_young``
+    when booked less than N days before the as-of date (left out of both sides),
+    ``fb_converted`` when their contact or account got an opportunity created within N days
+    after the booking (N = settings economics.demo_to_opportunity_days)."""
+    days = int(engine.settings.demo_to_opportunity_days)
     m = _meetings(engine, query)
     m = m.filter(m.fb_kind == "demo")
     m = m.mutate(fb_day=local_date(m.fb_booked))
@@ -457,11 +491,24 @@ def compile_demo_opportunity(engine: Engine, metric: MetricDef, query: MetricQue
     conv = conv.distinct()
     m = m.left_join(conv, m.meeting_id == conv.conv_id)
     young = (m.fb_day + ibis.interval(days=days)) > ibis.literal(query.as_of)
-    mature = ~young
+    return m.mutate(fb_young=young, fb_converted=m.conv_id.notnull())
+
+
+@compiler("mk_demo_opportunity")
+def compile_demo_opportunity(engine: Engine, metric: MetricDef, query: MetricQuery,
+                             notes: list[str]) -> list[dict[str, Any]]:
+    """Demos whose contact or account got an opportunity created within N days after the
+    booking ÷ demos booked; demos younger than N days at the as-of date are left out of both
+    (``extra.young``)."""
+    settings = engine.settings
+    days = int(settings.demo_to_opportunity_days)
+    dims = tuple(query.by)
+    m = judged_demos(engine, query)
+    mature = ~m.fb_young
     agg = m.group_by(period=_bucket(m.fb_day, query, settings), **{d: m[d] for d in dims}
                      ).aggregate(den=mature.cast("int64").sum(),
-                                 num=(mature & m.conv_id.notnull()).cast("int64").sum(),
-                                 young=young.cast("int64").sum())
+                                 num=(mature & m.fb_converted).cast("int64").sum(),
+                                 young=m.fb_young.cast("int64").sum())
     rows = []
     total_young = 0
     for r in engine.execute(agg):
@@ -477,28 +524,47 @@ def compile_demo_opportunity(engine: Engine, metric: MetricDef, query: MetricQue
 
 # -- self-reported source ------------------------------------------------------------------
 
-@compiler("mk_mix")
-def compile_mix(engine: Engine, metric: MetricDef, query: MetricQuery,
-                notes: list[str]) -> list[dict[str, Any]]:
-    """Distribution of ``contacts.self_reported_source`` by contact creation period."""
-    settings = engine.settings
-    col = "self_reported_source"
-    dims = tuple(query.by)
-    others = tuple(d for d in dims if d != col)
+#: the column ``self_reported_source_mix`` distributes
+MIX_COLUMN = "self_reported_source"
+
+
+def mix_contacts(engine: Engine, query: MetricQuery) -> ir.Table:
+    """Contacts created in the window (local day ``fb_day``) with their
+    ``self_reported_source`` (trimmed; empty: no answer) and the query's filters on every other
+    dimension: a period's contacts created, of which those with an answer are its answers."""
+    col = MIX_COLUMN
     c = contact_dimensions(engine, query.replace(level="contact"))
     s = engine.table("contacts")
     s = s.select(k_id=s.contact_id, **{col: text(s[col])})
     c = c.left_join(s, c.contact_id == s.k_id)
     c = c.mutate(fb_day=local_date(c.created))
     c = c.filter(Window.of(query).contains(c.fb_day))
-    c = _apply_filters(c, query, only=tuple(d for d in query.filter_map if d != col))
+    return _apply_filters(c, query, only=tuple(d for d in query.filter_map if d != col))
+
+
+def mix_answers(c: ir.Table, query: MetricQuery) -> ir.Table:
+    """The contacts of :func:`mix_contacts` that answered, with the query's filter on the
+    answer: the numerator of every cell."""
+    col = MIX_COLUMN
+    shown = _apply_filters(c, query, only=(col,)) if col in query.filter_map else c
+    return shown.filter(shown[col].notnull())
+
+
+@compiler("mk_mix")
+def compile_mix(engine: Engine, metric: MetricDef, query: MetricQuery,
+                notes: list[str]) -> list[dict[str, Any]]:
+    """Distribution of ``contacts.self_reported_source`` by contact creation period."""
+    settings = engine.settings
+    col = MIX_COLUMN
+    dims = tuple(query.by)
+    others = tuple(d for d in dims if d != col)
+    c = mix_contacts(engine, query)
     period = _bucket(c.fb_day, query, settings)
     answered = c[col].notnull()
     base = engine.execute(c.group_by(period=period, **{d: c[d] for d in others}).aggregate(
         created=c.count(), answered=answered.cast("int64").sum()))
     totals = {_key(r, others): r for r in base}
-    shown = _apply_filters(c, query, only=(col,)) if col in query.filter_map else c
-    shown = shown.filter(shown[col].notnull())
+    shown = mix_answers(c, query)
     if col not in dims:
         got = engine.execute(shown.group_by(period=_bucket(shown.fb_day, query, settings),
                                             **{d: shown[d] for d in others}).aggregate(
@@ -522,16 +588,15 @@ def compile_mix(engine: Engine, metric: MetricDef, query: MetricQuery,
 
 # -- MQL follow-up SLA ---------------------------------------------------------------------
 
-@compiler("mk_follow_up")
-def compile_follow_up(engine: Engine, metric: MetricDef, query: MetricQuery,
-                      notes: list[str]) -> list[dict[str, Any]]:
-    """Hours from a contact's first MQL entry to its first follow-up (a meeting booked or a
-    ``sales_touch`` touchpoint, at or after the MQL); median, or the share within the SLA."""
+def follow_ups(engine: Engine, metric: MetricDef, query: MetricQuery) -> ir.Table:
+    """The MQLs of the window (first mql entry ``e_mql`` on local day ``fb_day``) with the
+    query's filters, their first follow-up at or after it (``f_first``: a meeting booked or a
+    ``sales_touch`` touchpoint, by the as-of date) and the hours between (``fb_hours``, null
+    when not followed up)."""
     settings = engine.settings
     if "mql" not in settings.stages:
         raise UsageError(f"'{metric.key}' needs the funnel stage 'mql', which this workspace's "
                          f"funnel ({' → '.join(settings.stages)}) does not have.")
-    dims = tuple(query.by)
     as_of = query.as_of
     c = contact_dimensions(engine, query.replace(level="contact"))
     e = first_entries(engine, as_of).select("contact_id", "e_mql")
@@ -552,19 +617,33 @@ def compile_follow_up(engine: Engine, metric: MetricDef, query: MetricQuery,
     first = j.group_by(k_id=j.contact_id).aggregate(f_first=j.f_at.min())
     c = c.left_join(first, c.contact_id == first.k_id)
     hours = days_between(engine, c.f_first, c.e_mql) * 24
-    c = c.mutate(fb_hours=hours)
-    period = _bucket(c.fb_day, query, settings)
-    keys = {"period": period, **{d: c[d] for d in dims}}
+    return c.mutate(fb_hours=hours)
+
+
+def sla_judgement(c: ir.Table, sla: float, as_of: dt.date) -> ir.Table:
+    """:func:`follow_ups` with ``fb_met`` (followed up within ``sla`` hours) and ``fb_judged``
+    (met, or its deadline, the mql entry + ``sla`` hours, is on or before ``as_of``; the others
+    are pending and left out of both sides)."""
+    met = c.fb_hours.notnull() & (c.fb_hours <= sla)
+    deadline = c.e_mql + ibis.interval(seconds=round(sla * 3600))
+    return c.mutate(fb_met=met, fb_judged=met | (local_date(deadline) <= as_of))
+
+
+@compiler("mk_follow_up")
+def compile_follow_up(engine: Engine, metric: MetricDef, query: MetricQuery,
+                      notes: list[str]) -> list[dict[str, Any]]:
+    """Hours from a contact's first MQL entry to its first follow-up (a meeting booked or a
+    ``sales_touch`` touchpoint, at or after the MQL); median, or the share within the SLA."""
+    settings = engine.settings
+    dims = tuple(query.by)
+    sla = float(settings.mql_sla_hours)
+    c = sla_judgement(follow_ups(engine, metric, query), sla, query.as_of)
+    keys = {"period": _bucket(c.fb_day, query, settings), **{d: c[d] for d in dims}}
     followed = c.fb_hours.notnull()
     if metric.params.get("sla"):
-        sla = float(settings.mql_sla_hours)
-        met = followed & (c.fb_hours <= sla)
-        deadline = c.e_mql + ibis.interval(seconds=round(sla * 3600))
-        deadline_passed = local_date(deadline) <= as_of
-        judged = met | deadline_passed
         agg = c.group_by(**keys).aggregate(
-            num=met.cast("int64").sum(), den=judged.cast("int64").sum(),
-            pending=(~judged).cast("int64").sum(), followed=followed.cast("int64").sum())
+            num=c.fb_met.cast("int64").sum(), den=c.fb_judged.cast("int64").sum(),
+            pending=(~c.fb_judged).cast("int64").sum(), followed=followed.cast("int64").sum())
         return [_ratio_row(r["period"], {d: _dim(r[d]) for d in dims}, r["num"], r["den"],
                            {"sla_hours": sla, "pending": int(r["pending"] or 0),
                             "followed_up": int(r["followed"] or 0)})
@@ -709,7 +788,8 @@ register(MetricDef(
     "Distinct accounts that engaged with ads in the period: ad_account_engagement rows with "
     "clicks or engagements > 0, or touchpoints of kind " + " / ".join(AD_ENGAGEMENT_KINDS)
     + ". Counted once per period, whichever source and however often. " + _ACCOUNT_MATCH,
-    dimensions=ACCOUNT_DIMENSIONS, params={"reach": False, "target": False}))
+    dimensions=ACCOUNT_DIMENSIONS,
+    params={"calc": "engaged", "reach": False, "target": False}))
 _TARGET_DEN = ("÷ target accounts (accounts.is_target_account true) created on or before the "
                "period end, or without a created_at; a target account counts in the numerator "
                "only from the period it was created in (a quarter's value is its distinct "
@@ -720,14 +800,16 @@ register(MetricDef(
     "Target accounts that ads reached in the period — ad_account_engagement rows with "
     "impressions, clicks or engagements > 0, or touchpoints of kind "
     + " / ".join(AD_REACH_KINDS) + " — " + _TARGET_DEN + _ACCOUNT_MATCH,
-    dimensions=ACCOUNT_DIMENSIONS[:-1], params={"reach": True, "target": True}))
+    dimensions=ACCOUNT_DIMENSIONS[:-1],
+    params={"calc": "target_share", "reach": True, "target": True}))
 register(MetricDef(
     "target_account_engagement", "Target-account engagement", GROUP_ABM, "mk_accounts",
     "ratio", "up", "ratio", True, "ad_account_engagement date / touchpoint occurred_at",
     "Target accounts that engaged with ads in the period — ad_account_engagement rows with "
     "clicks or engagements > 0, or touchpoints of kind " + " / ".join(AD_ENGAGEMENT_KINDS)
     + " — " + _TARGET_DEN + _ACCOUNT_MATCH,
-    dimensions=ACCOUNT_DIMENSIONS[:-1], params={"reach": False, "target": True}))
+    dimensions=ACCOUNT_DIMENSIONS[:-1],
+    params={"calc": "target_share", "reach": False, "target": True}))
 
 
 def _stage_label(stage: str) -> str:
@@ -877,7 +959,7 @@ register(MetricDef(
     "down", "ratio", True, "first mql entry",
     "Median hours from a contact's first mql entry to its follow-up, over the MQLs of the "
     "period that have been followed up by the as-of date (p75 and not_followed_up in extra). "
-    + _FOLLOW, dimensions=FUNNEL_DIMENSIONS, params={"sla": False}))
+    + _FOLLOW, dimensions=FUNNEL_DIMENSIONS, params={"calc": "hours", "sla": False}))
 register(MetricDef(
     "sla_met_rate", "MQL follow-up SLA met", GROUP_SALES, "mk_follow_up", "ratio", "up",
     "ratio", True, "first mql entry",
@@ -885,7 +967,7 @@ register(MetricDef(
     "funnel.mql_sla_hours, default 24; the marketing–sales SLA of S4-8). MQLs not followed "
     "up whose deadline (first mql entry + SLA hours) falls after the as-of date are "
     "pending: left out of both sums and counted in extra.pending. " + _FOLLOW,
-    dimensions=FUNNEL_DIMENSIONS, params={"sla": True}))
+    dimensions=FUNNEL_DIMENSIONS, params={"calc": "sla", "sla": True}))
 
 _ratio("survey_score_avg", "Average survey score", GROUP_ENGAGEMENT, SURVEYS,
        lambda t: t.score.cast("float64").coalesce(0.0),

@@ -268,6 +268,13 @@ def _closed_at(t: ir.Table, day: ir.DateValue | dt.date) -> ir.BooleanValue:
     return t.closed_now & (t.closed_day <= day)
 
 
+def in_currency(engine: Engine, t: ir.Table, query: MetricQuery, notes: list[str],
+                what: str) -> ir.Table:
+    """``t`` with :data:`AMOUNT`, each deal's amount in the reporting currency (the
+    drill-down shows the same figure the metrics sum)."""
+    return _in_currency(engine, t, query, notes, what)
+
+
 def _in_currency(engine: Engine, t: ir.Table, query: MetricQuery, notes: list[str],
                  what: str) -> ir.Table:
     """Amounts in the reporting currency: closed deals (at the as-of date) at their close
@@ -332,17 +339,26 @@ def _created(engine: Engine, metric: MetricDef, query: MetricQuery,
     return rows
 
 
-def _share(engine: Engine, metric: MetricDef, query: MetricQuery,
-           notes: list[str]) -> list[dict[str, Any]]:
-    """marketing_pipeline_share: marketing-sourced ÷ all new-business pipeline created."""
+def new_business_created(engine: Engine, query: MetricQuery, notes: list[str], *,
+                         count_untyped: bool = True) -> ir.Table:
+    """The new-business deals created in the query window (filtered, with ``source_type``
+    and :data:`AMOUNT`): what marketing_pipeline_share divides, and its drill-down lists.
+    ``count_untyped``: note how many deals have no type (one more query)."""
     t = _filter(deals(engine, query, source=True, dims=("type",)), query)
     t = t.filter(Window.of(query).contains(t.created_day))
-    untyped = engine.execute(t.filter(t.type.isnull()).aggregate(n=lambda x: x.count()))
+    untyped = engine.execute(t.filter(t.type.isnull()).aggregate(n=lambda x: x.count())) \
+        if count_untyped else []
     if untyped and untyped[0]["n"]:
         notes.append(f"{_plural(int(untyped[0]['n']), 'opportunity has', 'opportunities have')}"
                      " no type and are not counted as new business.")
     t = t.filter(t.type == "new_business")
-    t = _in_currency(engine, t, query, notes, "new-business opportunities")
+    return _in_currency(engine, t, query, notes, "new-business opportunities")
+
+
+def _share(engine: Engine, metric: MetricDef, query: MetricQuery,
+           notes: list[str]) -> list[dict[str, Any]]:
+    """marketing_pipeline_share: marketing-sourced ÷ all new-business pipeline created."""
+    t = new_business_created(engine, query, notes)
     mkt = t.source_type == "marketing"
     agg = t.group_by(period=_bucket(t.created_day, engine, query),
                      **{d: t[d] for d in query.by}).aggregate(
@@ -360,17 +376,22 @@ def _share(engine: Engine, metric: MetricDef, query: MetricQuery,
     return rows
 
 
+def cohort_deals(engine: Engine, metric: MetricDef, query: MetricQuery) -> ir.Table:
+    """The deals created in the query window (filtered), with ``fb_won`` and ``fb_lost``:
+    closed by the as-of date, won or lost (the cohort win rate's counts)."""
+    t = _filter(deals(engine, query, source=_tracks_source(metric, query)), query)
+    t = t.filter(Window.of(query).contains(t.created_day))
+    closed = _closed_at(t, query.as_of)
+    return t.mutate(fb_won=closed & t.won_now, fb_lost=closed & ~t.won_now)
+
+
 def _cohort_win_rate(engine: Engine, metric: MetricDef, query: MetricQuery,
                      notes: list[str]) -> list[dict[str, Any]]:
     """won ÷ created by creation period; still open and lost (at the as-of date) in extra."""
-    tracked = _tracks_source(metric, query)
-    t = _filter(deals(engine, query, source=tracked), query)
-    t = t.filter(Window.of(query).contains(t.created_day))
-    closed = _closed_at(t, query.as_of)
+    t = cohort_deals(engine, metric, query)
     agg = t.group_by(period=_bucket(t.created_day, engine, query),
                      **{d: t[d] for d in query.by}).aggregate(
-        created=t.count(), won=t.count(where=closed & t.won_now),
-        lost=t.count(where=closed & ~t.won_now))
+        created=t.count(), won=t.count(where=t.fb_won), lost=t.count(where=t.fb_lost))
     rows = []
     for r in engine.execute(agg):
         created, won, lost = _int(r["created"]), _int(r["won"]), _int(r["lost"])
@@ -391,15 +412,22 @@ def closed_deals(engine: Engine, metric: MetricDef, query: MetricQuery, *,
                     Window.of(query).contains(t.close_date))
 
 
-def _bookings(engine: Engine, metric: MetricDef, query: MetricQuery,
-              notes: list[str]) -> list[dict[str, Any]]:
-    """bookings / won_revenue / marketing_sourced_revenue: Σ amount of won deals."""
-    tracked = _tracks_source(metric, query)
+def won_deals(engine: Engine, metric: MetricDef, query: MetricQuery,
+              notes: list[str]) -> ir.Table:
+    """The deals won with a close date in the query window (marketing-sourced ones for a
+    marketing metric), filtered, with :data:`AMOUNT`: what bookings sums."""
     t = closed_deals(engine, metric, query)
     t = t.filter(t.won_now)
     if metric.params.get("marketing"):
         t = t.filter(t.source_type == "marketing")
-    t = _in_currency(engine, t, query, notes, "won deals")
+    return _in_currency(engine, t, query, notes, "won deals")
+
+
+def _bookings(engine: Engine, metric: MetricDef, query: MetricQuery,
+              notes: list[str]) -> list[dict[str, Any]]:
+    """bookings / won_revenue / marketing_sourced_revenue: Σ amount of won deals."""
+    tracked = _tracks_source(metric, query)
+    t = won_deals(engine, metric, query, notes)
     aggs: dict[str, ir.Value] = {"amount": t[AMOUNT].sum(), "deals": t.count()}
     if tracked:
         aggs["derived"] = t.st_derived.cast("int64").sum()
@@ -422,19 +450,28 @@ def no_decision_reasons(engine: Engine) -> list[str]:
                    if r.strip()})
 
 
+def decided_deals(engine: Engine, metric: MetricDef, query: MetricQuery,
+                  notes: list[str]) -> ir.Table:
+    """The deals closed with a close date in the query window (filtered), with
+    ``fb_no_decision`` (lost for a "no decision" reason) and, for the amount win rate,
+    :data:`AMOUNT` (deals without one left out): what the win rates count or sum."""
+    reasons = no_decision_reasons(engine)
+    t = closed_deals(engine, metric, query, dims=("loss_reason",) if reasons else ())
+    if metric.params.get("amount"):
+        t = _in_currency(engine, t, query, notes, "closed deals")
+        t = t.filter(t[AMOUNT].notnull())
+    nd = (~t.won_now & t.loss_reason.lower().isin(reasons)).fill_null(False) if reasons \
+        else ibis.literal(False)
+    return t.mutate(fb_no_decision=nd)
+
+
 def _win_rate(engine: Engine, metric: MetricDef, query: MetricQuery,
               notes: list[str]) -> list[dict[str, Any]]:
     """won ÷ (won + lost) among deals closed in the period: counts, or amounts. Lost deals
     with a "no decision" loss reason (settings) are left out of the denominator."""
     amounts = bool(metric.params.get("amount"))
     reasons = no_decision_reasons(engine)
-    t = closed_deals(engine, metric, query, dims=("loss_reason",) if reasons else ())
-    if amounts:
-        t = _in_currency(engine, t, query, notes, "closed deals")
-        t = t.filter(t[AMOUNT].notnull())
-    nd = (~t.won_now & t.loss_reason.lower().isin(reasons)).fill_null(False) if reasons \
-        else ibis.literal(False)
-    t = t.mutate(fb_no_decision=nd)
+    t = decided_deals(engine, metric, query, notes)
     counted = ~t.fb_no_decision
     aggs: dict[str, ir.Value] = {
         "won_n": t.count(where=t.won_now), "n": t.count(where=counted),
@@ -481,9 +518,12 @@ def _loss_reasons(engine: Engine, metric: MetricDef, query: MetricQuery,
             for r in engine.execute(agg)]
 
 
-def _deal_size(engine: Engine, metric: MetricDef, query: MetricQuery,
-               notes: list[str]) -> list[dict[str, Any]]:
-    """avg_deal_size (mean won amount) and acv (mean annualised won new-business amount)."""
+def sized_deals(engine: Engine, metric: MetricDef, query: MetricQuery,
+                notes: list[str]) -> ir.Table:
+    """The won deals (new business only, for ACV) with a close date in the query window and
+    an amount in the reporting currency, filtered, with ``fb_value_12`` (the amount; for
+    ACV annualised when the deal has a term) and ``fb_termed``: what the deal sizes
+    average."""
     acv = metric.params.get("calc") == "acv"
     t = closed_deals(engine, metric, query, dims=("type",) if acv else ())
     t = t.filter(t.won_now)
@@ -494,7 +534,14 @@ def _deal_size(engine: Engine, metric: MetricDef, query: MetricQuery,
     termed = t.term.notnull() & (t.term > 0)
     value = ibis.ifelse(termed, t[AMOUNT] * 12 / t.term.cast("float64"), t[AMOUNT]) if acv \
         else t[AMOUNT]
-    t = t.mutate(fb_value_12=value, fb_termed=termed)
+    return t.mutate(fb_value_12=value, fb_termed=termed)
+
+
+def _deal_size(engine: Engine, metric: MetricDef, query: MetricQuery,
+               notes: list[str]) -> list[dict[str, Any]]:
+    """avg_deal_size (mean won amount) and acv (mean annualised won new-business amount)."""
+    acv = metric.params.get("calc") == "acv"
+    t = sized_deals(engine, metric, query, notes)
     group = {"period": _bucket(t.close_date, engine, query), **{d: t[d] for d in query.by}}
     agg = t.group_by(**group).aggregate(total=t.fb_value_12.sum(), deals=t.count(),
                                         no_term=t.count(where=~t.fb_termed))
@@ -671,6 +718,21 @@ def _stage_rate_lists(engine: Engine, j: ir.Table, query: MetricQuery
     return out
 
 
+def weighted_open_deals(engine: Engine, metric: MetricDef, query: MetricQuery,
+                        notes: list[str], cells: list[tuple[dt.date, dt.date]]) -> ir.Table:
+    """:func:`open_deals` of ``cells`` with ``fb_weight`` (the deal's probability then, or
+    with ``probability="history"`` its stage's historical win rate) and ``fb_fallback``:
+    what open and weighted pipeline sum."""
+    j = open_deals(engine, query, notes, cells, source=_tracks_source(metric, query))
+    if metric.params.get("calc") == "weighted_pipeline" and query.probability == "history":
+        rates = stage_win_rates(engine, query, cells)
+        j = j.left_join(rates, [j.period == rates.r_period, j.stage_t == rates.r_stage])
+        return j.mutate(fb_weight=ibis.ifelse(
+            j.r_closed.notnull(), j.r_won.cast("float64") / j.r_closed.cast("float64"),
+            j.prob_t), fb_fallback=j.r_closed.isnull() & j.prob_t.notnull())
+    return j.mutate(fb_weight=j.prob_t, fb_fallback=ibis.literal(False))
+
+
 def _pipeline(engine: Engine, metric: MetricDef, query: MetricQuery,
               notes: list[str]) -> list[dict[str, Any]]:
     """open_pipeline and weighted_pipeline at each period end (weighted by the CRM
@@ -680,15 +742,7 @@ def _pipeline(engine: Engine, metric: MetricDef, query: MetricQuery,
     cells = grid(engine, query, _first_created(engine, query))
     if not cells:
         return []
-    j = open_deals(engine, query, notes, cells, source=_tracks_source(metric, query))
-    if by_history:
-        rates = stage_win_rates(engine, query, cells)
-        j = j.left_join(rates, [j.period == rates.r_period, j.stage_t == rates.r_stage])
-        j = j.mutate(fb_weight=ibis.ifelse(
-            j.r_closed.notnull(), j.r_won.cast("float64") / j.r_closed.cast("float64"),
-            j.prob_t), fb_fallback=j.r_closed.isnull() & j.prob_t.notnull())
-    else:
-        j = j.mutate(fb_weight=j.prob_t, fb_fallback=ibis.literal(False))
+    j = weighted_open_deals(engine, metric, query, notes, cells)
     stale = j.close_date < j.t_day
     priced = j[AMOUNT].notnull()
     agg = j.group_by(period=j.period, **{d: j[d] for d in query.by}).aggregate(
@@ -857,6 +911,16 @@ def _historical_win_rate(engine: Engine, metric: MetricDef, query: MetricQuery,
             for r in engine.execute(agg)}
 
 
+def open_closing(engine: Engine, query: MetricQuery, notes: list[str], first: dt.date,
+                 last: dt.date) -> ir.Table:
+    """The deals open on the as-of date (filtered, :data:`AMOUNT` on that day) with a close
+    date from ``first`` to ``last``, with ``fb_stale`` (close date before the as-of date):
+    the open pipeline pipeline_coverage sets against the target."""
+    j = open_deals(engine, query, notes, [(first, query.as_of)])
+    j = j.filter(j.close_date.notnull(), j.close_date >= first, j.close_date <= last)
+    return j.mutate(fb_stale=j.close_date < ibis.literal(query.as_of))
+
+
 def _coverage(engine: Engine, metric: MetricDef, query: MetricQuery,
               notes: list[str]) -> list[dict[str, Any]]:
     """pipeline_coverage for the running period and the periods still to come (up to the
@@ -871,9 +935,8 @@ def _coverage(engine: Engine, metric: MetricDef, query: MetricQuery,
     if unfinished:
         # deals open on the as-of date, by the period their close date falls in
         first, last = unfinished[0], periods.period_end(unfinished[-1], query.grain)
-        j = open_deals(engine, query, notes, [(first, query.as_of)])
-        j = j.filter(j.close_date.notnull(), j.close_date >= first, j.close_date <= last)
-        stale = j.close_date < ibis.literal(query.as_of)
+        j = open_closing(engine, query, notes, first, last)
+        stale = j.fb_stale
         agg = j.group_by(period=_bucket(j.close_date, engine, query),
                          **{d: j[d] for d in query.by}).aggregate(
             amount=j[AMOUNT].sum(where=~stale), deals=j.count(where=~stale & j[AMOUNT].notnull()),
@@ -940,16 +1003,7 @@ def _stage_days(engine: Engine, metric: MetricDef, query: MetricQuery,
                 notes: list[str]) -> list[dict[str, Any]]:
     """Median days per stage: for each deal, the time between entering a stage and its next
     entry (summed when it entered the stage more than once), dated by its last exit."""
-    _need_stage(metric, query)
-    t = _filter(deals(engine, query), query, only=[d for d in query.filter_map if d != "stage"])
-    h = history(engine)
-    h = h.filter(h.h_next.notnull(), h.h_next.date() <= query.as_of)
-    h = h.mutate(lag=days_between(engine, h.h_next, h.h_at))
-    per = h.group_by(["h_oid", "h_stage"]).aggregate(days=h.lag.sum(), exit=h.h_next.max())
-    j = per.join(t, per.h_oid == t.oid)
-    j = j.mutate(stage=j.h_stage, exit_day=j.exit.date())
-    j = _filter(j, query, only=["stage"])
-    j = j.filter(Window.of(query).contains(j.exit_day))
+    j = stage_stays(engine, metric, query)
     agg = j.group_by(period=_bucket(j.exit_day, engine, query),
                      **{d: j[d] for d in query.by}).aggregate(
         value=j.days.median(), p75=j.days.quantile(0.75), n=j.count())
@@ -961,43 +1015,26 @@ def _stage_days(engine: Engine, metric: MetricDef, query: MetricQuery,
             for r in engine.execute(agg)]
 
 
+def stage_stays(engine: Engine, metric: MetricDef, query: MetricQuery) -> ir.Table:
+    """One row per (deal, ``stage``) the deal left in the query window (filtered): ``days``
+    spent in the stage and ``exit_day``, the rows whose median is opportunity_stage_days."""
+    _need_stage(metric, query)
+    t = _filter(deals(engine, query), query, only=[d for d in query.filter_map if d != "stage"])
+    h = history(engine)
+    h = h.filter(h.h_next.notnull(), h.h_next.date() <= query.as_of)
+    h = h.mutate(lag=days_between(engine, h.h_next, h.h_at))
+    per = h.group_by(["h_oid", "h_stage"]).aggregate(days=h.lag.sum(), exit=h.h_next.max())
+    j = per.join(t, per.h_oid == t.oid)
+    j = j.mutate(stage=j.h_stage, exit_day=j.exit.date())
+    j = _filter(j, query, only=["stage"])
+    return j.filter(Window.of(query).contains(j.exit_day))
+
+
 def _stage_conversion(engine: Engine, metric: MetricDef, query: MetricQuery,
                       notes: list[str]) -> list[dict[str, Any]]:
     """Per open stage: deals that reached the next stage (or won, after the last open stage)
     ÷ deals that reached this one, by the deal's creation period."""
-    _need_stage(metric, query)
-    chain = [s for s, p in configured_stages(engine).items() if 0 < p < 1]
-    if not chain:
-        raise UsageError("settings.opportunity_stages has no open stage (a probability "
-                         "between 0 and 1), so there is no stage to convert from.")
-    t = _filter(deals(engine, query), query, only=[d for d in query.filter_map if d != "stage"])
-    t = t.filter(Window.of(query).contains(t.created_day))
-    h = stage_entries(engine)
-    h = h.filter(h.h_at.date() <= query.as_of)
-    seen = h.group_by("h_oid").aggregate(
-        **{f"s_{i}": h.count(where=h.h_stage == s) > 0 for i, s in enumerate(chain)})
-    left_out = engine.execute(t.filter(~t.has_history).aggregate(n=lambda x: x.count()))
-    if left_out and left_out[0]["n"]:
-        notes.append(f"{_plural(int(left_out[0]['n']), 'deal has', 'deals have')} no stage "
-                     "history (opportunity_stages) and are left out.")
-    t = t.join(seen, t.oid == seen.h_oid)
-    closed = _closed_at(t, query.as_of)
-    won = closed & t.won_now
-    # cumulative: a deal reached a stage when it entered it or any later one (won: all)
-    reached = [won]
-    for i in reversed(range(len(chain))):
-        reached.insert(0, reached[0] | t[f"s_{i}"])
-    parts = []
-    for i, stage in enumerate(chain):
-        part = t.mutate(stage=ibis.literal(stage), fb_order=ibis.literal(i),
-                        fb_next=ibis.literal(chain[i + 1] if i + 1 < len(chain) else "won"),
-                        fb_here=reached[i], fb_on=reached[i + 1])
-        parts.append(part.select("created_day", "stage", "fb_order", "fb_next", "fb_here",
-                                 "fb_on", "closed_now", "closed_day", "won_now",
-                                 *[d for d in query.by if d != "stage"]))
-    u = ibis.union(*parts)
-    u = _filter(u, query, only=["stage"])
-    u = u.filter(u.fb_here)
+    u = stage_reach(engine, metric, query, notes)
     u_closed = _closed_at(u, query.as_of)
     agg = u.group_by(period=_bucket(u.created_day, engine, query),
                      **{d: u[d] for d in query.by}).aggregate(
@@ -1014,9 +1051,76 @@ def _stage_conversion(engine: Engine, metric: MetricDef, query: MetricQuery,
     return rows
 
 
+#: the deal columns a stage-conversion row carries besides its own (for the drill-down)
+_REACH_DEAL = ("oid", "created", "created_day", "close_date", "amount", "currency",
+               "stage_now", "closed_now", "closed_day", "won_now")
+
+
+def stage_reach(engine: Engine, metric: MetricDef, query: MetricQuery, notes: list[str], *,
+                count_left_out: bool = True) -> ir.Table:
+    """One row per (deal created in the query window, open ``stage`` it reached), filtered:
+    ``fb_on`` when it went on to the next stage (``fb_next``; after the last open stage:
+    won). The rows opportunity_stage_conversion counts (denominator; numerator: ``fb_on``).
+    ``count_left_out``: note how many deals have no stage history (one more query)."""
+    _need_stage(metric, query)
+    chain = [s for s, p in configured_stages(engine).items() if 0 < p < 1]
+    if not chain:
+        raise UsageError("settings.opportunity_stages has no open stage (a probability "
+                         "between 0 and 1), so there is no stage to convert from.")
+    t = _filter(deals(engine, query), query, only=[d for d in query.filter_map if d != "stage"])
+    t = t.filter(Window.of(query).contains(t.created_day))
+    h = stage_entries(engine)
+    h = h.filter(h.h_at.date() <= query.as_of)
+    seen = h.group_by("h_oid").aggregate(
+        **{f"s_{i}": h.count(where=h.h_stage == s) > 0 for i, s in enumerate(chain)})
+    left_out = engine.execute(t.filter(~t.has_history).aggregate(n=lambda x: x.count())) \
+        if count_left_out else []
+    if left_out and left_out[0]["n"]:
+        notes.append(f"{_plural(int(left_out[0]['n']), 'deal has', 'deals have')} no stage "
+                     "history (opportunity_stages) and are left out.")
+    t = t.join(seen, t.oid == seen.h_oid)
+    closed = _closed_at(t, query.as_of)
+    won = closed & t.won_now
+    # cumulative: a deal reached a stage when it entered it or any later one (won: all)
+    reached = [won]
+    for i in reversed(range(len(chain))):
+        reached.insert(0, reached[0] | t[f"s_{i}"])
+    parts = []
+    for i, stage in enumerate(chain):
+        part = t.mutate(stage=ibis.literal(stage), fb_order=ibis.literal(i),
+                        fb_next=ibis.literal(chain[i + 1] if i + 1 < len(chain) else "won"),
+                        fb_here=reached[i], fb_on=reached[i + 1])
+        parts.append(part.select(*_REACH_DEAL, "stage", "fb_order", "fb_next", "fb_here",
+                                 "fb_on", *[d for d in query.by if d != "stage"]))
+    u = ibis.union(*parts)
+    u = _filter(u, query, only=["stage"])
+    return u.filter(u.fb_here)
+
+
 def _demo_to_close(engine: Engine, metric: MetricDef, query: MetricQuery,
                    notes: list[str]) -> list[dict[str, Any]]:
     """Median days from the first demo booked for a won deal to its close date."""
+    t = demo_closed_deals(engine, query)
+    agg = t.group_by(period=_bucket(t.close_date, engine, query),
+                     **{d: t[d] for d in query.by}).aggregate(
+        value=t.days.median(), p75=t.days.quantile(0.75), n=t.count(),
+        by_meeting=t.count(where=t.link == "meeting"),
+        by_contact=t.count(where=t.link == "contact"),
+        by_account=t.count(where=t.link == "account"))
+    return [{"period": r["period"], **_keys(r, query), "value": _num(r["value"]),
+             "numerator": None, "denominator": None, "n": _int(r["n"]),
+             "extra": {"p75": _num(r["p75"]),
+                       "linked_by": {"meeting": _int(r["by_meeting"]),
+                                     "contact": _int(r["by_contact"]),
+                                     "account": _int(r["by_account"])}}}
+            for r in engine.execute(agg)]
+
+
+def demo_closed_deals(engine: Engine, query: MetricQuery) -> ir.Table:
+    """The won deals closed in the query window (filtered) that a demo led to, with
+    ``demo_day`` (their earliest demo), ``link`` (how it was linked: meeting, contact or
+    account) and ``days`` from it to the close date: the rows whose median is
+    demo_to_close_days."""
     window_days = engine.settings.demo_to_opportunity_days
     m = engine.table("meetings")
     m = m.select(m_id=_text(m.meeting_id), m_day=m.booked_at.date(), m_kind=_slug(m.kind),
@@ -1058,20 +1162,7 @@ def _demo_to_close(engine: Engine, metric: MetricDef, query: MetricQuery,
     t = _filter(won, query)
     t = t.join(first, t.oid == first.f_oid)
     t = t.filter(Window.of(query).contains(t.close_date))
-    t = t.mutate(days=t.close_date.delta(t.demo_day, unit="day").cast("float64"))
-    agg = t.group_by(period=_bucket(t.close_date, engine, query),
-                     **{d: t[d] for d in query.by}).aggregate(
-        value=t.days.median(), p75=t.days.quantile(0.75), n=t.count(),
-        by_meeting=t.count(where=t.link == "meeting"),
-        by_contact=t.count(where=t.link == "contact"),
-        by_account=t.count(where=t.link == "account"))
-    return [{"period": r["period"], **_keys(r, query), "value": _num(r["value"]),
-             "numerator": None, "denominator": None, "n": _int(r["n"]),
-             "extra": {"p75": _num(r["p75"]),
-                       "linked_by": {"meeting": _int(r["by_meeting"]),
-                                     "contact": _int(r["by_contact"]),
-                                     "account": _int(r["by_account"])}}}
-            for r in engine.execute(agg)]
+    return t.mutate(days=t.close_date.delta(t.demo_day, unit="day").cast("float64"))
 
 
 def _velocity(engine: Engine, metric: MetricDef, query: MetricQuery,

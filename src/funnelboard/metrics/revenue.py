@@ -435,10 +435,20 @@ def _gross_churn(r: dict[str, Any], s: Settings) -> dict[str, Any]:
                       "annualised": _annualised(value)}}
 
 
+def retention_cohort(t: ir.Table) -> ir.BooleanValue:
+    """Grid rows in the retention cohort: paying twelve months earlier, MRR known now."""
+    return (t.pos_12 == 1) & (t.mrr_12 > 0) & t.mrr.notnull()
+
+
+def retained_mrr(t: ir.Table, gross: bool) -> ir.FloatingValue:
+    """The MRR a cohort row keeps: all of it (NRR) or at most its MRR a year earlier (GRR)."""
+    return ibis.least(t.mrr, t.mrr_12) if gross else t.mrr
+
+
 def _retention(gross: bool) -> Measure:
     def aggs(t: ir.Table) -> dict[str, ir.Value]:
-        cohort = (t.pos_12 == 1) & (t.mrr_12 > 0) & t.mrr.notnull()
-        kept = ibis.least(t.mrr, t.mrr_12) if gross else t.mrr
+        cohort = retention_cohort(t)
+        kept = retained_mrr(t, gross)
         return {"num": ibis.ifelse(cohort, kept, 0.0).sum(),
                 "den": ibis.ifelse(cohort, t.mrr_12, 0.0).sum(),
                 "k": cohort.cast("int64").sum(), "month": t.month.max()}
@@ -458,8 +468,13 @@ def _arpa(r: dict[str, Any], s: Settings) -> dict[str, Any]:
             "extra": {"month": r["month"]}}
 
 
+def paying_with_known_mrr(t: ir.Table) -> ir.BooleanValue:
+    """Grid rows ARPA averages over: paying, with an MRR known in the reporting currency."""
+    return (t.pos == 1) & t.mrr.notnull()
+
+
 def _arpa_aggs(t: ir.Table) -> dict[str, ir.Value]:
-    paying = (t.pos == 1) & t.mrr.notnull()
+    paying = paying_with_known_mrr(t)
     return {"v": ibis.ifelse(paying, t.mrr, 0.0).sum(), "k": paying.cast("int64").sum(),
             "month": t.month.max()}
 
@@ -558,10 +573,7 @@ def _costs(engine: Engine, query: MetricQuery, notes: list[str], teams: tuple[st
            ) -> dict[tuple[Any, ...], dict[str, Any]]:
     """Cost per period (and ``by`` columns of the cost rows: team, channel, campaign, source)
     in the reporting currency: ``{(period, *by): {"amount", "rows"}}``."""
-    c = cost_rows(engine, _month_query(query), notes, teams=teams)
-    if only is not None:
-        c = c.filter(only(c))
-    c = c.filter(c.amount.notnull())
+    c = cost_records(engine, query, notes, teams, only=only)
     agg = c.group_by(period=_bucket(c.fb_day, query, engine.settings),
                      **{b: c[b] for b in by}).aggregate(amount=c.amount.sum(), rows=c.count())
     return {(r["period"], *(r[b] for b in by)): {"amount": _num(r["amount"]) or 0.0,
@@ -569,10 +581,34 @@ def _costs(engine: Engine, query: MetricQuery, notes: list[str], teams: tuple[st
             for r in engine.execute(agg)}
 
 
+def cost_records(engine: Engine, query: MetricQuery, notes: list[str],
+                 teams: tuple[str, ...], *, only: Callable[[ir.Table], ir.Value] | None = None
+                 ) -> ir.Table:
+    """The cost rows the cost-based metrics sum (:func:`~funnelboard.metrics.costs.cost_rows`
+    of ``teams`` over the query's whole months, ``only`` those matching ``only``), less the
+    rows without an exchange rate; ``amount`` is in the reporting currency, ``fb_day`` dates
+    the row. The drill-down lists these rows."""
+    c = cost_rows(engine, _month_query(query), notes, teams=teams)
+    if only is not None:
+        c = c.filter(only(c))
+    return c.filter(c.amount.notnull())
+
+
+def is_ad_spend(c: ir.Table) -> ir.BooleanValue:
+    """The cost rows paid CAC counts: ad spend."""
+    return c.category == "ad_spend"
+
+
+def new_logo_grid(engine: Engine, query: MetricQuery, notes: list[str]) -> Grid:
+    """The account-month grid with ``new_logo``, ``new_mrr`` and ``reactivated_logo``: the
+    months where ``new_logo`` is 1 are the new customers CAC and paid CAC divide by."""
+    return mrr_grid(engine, query, notes, ("new_logo", "new_mrr", "reactivated_logo"))
+
+
 def _new_logos(engine: Engine, query: MetricQuery, notes: list[str]
                ) -> dict[tuple[Any, ...], dict[str, Any]]:
     """New logos and their new MRR per period (and the query's dimensions)."""
-    grid = mrr_grid(engine, query, notes, ("new_logo", "new_mrr", "reactivated_logo"))
+    grid = new_logo_grid(engine, query, notes)
     t = grid.table
     dims = tuple(query.by)
     rows = grid.rows(engine, query, notes, {"logos": t.new_logo.sum(),
@@ -650,7 +686,7 @@ def compile_paid_cac(engine: Engine, metric: MetricDef, query: MetricQuery,
     """Ad spend of a channel ÷ new logos whose account channel is that channel."""
     _check_grain(metric, query)
     spend = _costs(engine, query.replace(filters=()), notes, ("marketing",), by=("channel",),
-                   only=lambda c: c.category == "ad_spend")
+                   only=is_ad_spend)
     logos = _new_logos(engine, query.replace(by=("channel",), filters=()), notes)
     wanted = dict(query.filters).get("channel")
     cells: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -732,20 +768,47 @@ def compile_campaign_roi(engine: Engine, metric: MetricDef, query: MetricQuery,
     """(won amount of a campaign's opportunities − its cost) ÷ its cost, per period."""
     _check_grain(metric, query)
     settings = engine.settings
-    camps = engine.table("campaigns")
-    camps = camps.select(k_campaign=text(camps.campaign_id), k_cost=camps.cost.cast("float64"),
-                         k_day=camps.start_date.coalesce(camps.end_date))
-
     # won amounts by the opportunity's campaign_id: the bookings metric by campaign
     won = [r for r in pipeline_rows(engine, "bookings", query, notes, by=("campaign",),
                                     filters=query.filters)
            if r.get("campaign") is not None]
-    # itemised cost: costs rows and ad spend tagged with the campaign
-    c = cost_rows(engine, _month_query(query), notes, teams=ALL_TEAMS)
-    c = c.filter(c.campaign.notnull(), c.amount.notnull())
-    c = _filter(c, query)
+    c, lump = campaign_costs(engine, query, notes)
     itemised = c.group_by(period=_bucket(c.fb_day, query, settings),
                           **{d: c[d] for d in query.by}).aggregate(amount=c.amount.sum())
+    lump_agg = lump.group_by(period=_bucket(lump.k_day, query, settings),
+                             **{d: lump[d] for d in query.by}).aggregate(
+        amount=lump.k_cost.sum())
+    dims = tuple(query.by)
+    cells: dict[tuple[Any, ...], dict[str, float]] = {}
+    for r in won:
+        cell = cells.setdefault(_key(r, dims), {"won": 0.0, "cost": 0.0, "deals": 0})
+        cell["won"] += _num(r["value"]) or 0.0
+        cell["deals"] += _count(r["n"])
+    for rows in (engine.execute(itemised), engine.execute(lump_agg)):
+        for r in rows:
+            cell = cells.setdefault(_key(r, dims), {"won": 0.0, "cost": 0.0, "deals": 0})
+            cell["cost"] += _num(r["amount"]) or 0.0
+    out = []
+    for key, cell in sorted(cells.items(), key=lambda kv: (kv[0][0], str(kv[0][1:]))):
+        value = _div(cell["won"] - cell["cost"], cell["cost"])
+        out.append(_row(key, dims, value, cell["won"] - cell["cost"], cell["cost"],
+                        int(cell["deals"]),
+                        {"attribution": "sourced", "won": cell["won"], "cost": cell["cost"]}))
+    return out
+
+
+def campaign_costs(engine: Engine, query: MetricQuery, notes: list[str]
+                   ) -> tuple[ir.Table, ir.Table]:
+    """The cost campaign ROI divides by, over the query's whole months with its filters: the
+    itemised rows (:func:`cost_records` of every team tagged with a campaign: ``fb_day``,
+    ``campaign``, ``amount``) and the ``campaigns.cost`` of campaigns without any itemised
+    row (``campaign``, ``k_day``, ``k_cost``). The drill-down lists both."""
+    camps = engine.table("campaigns")
+    camps = camps.select(k_campaign=text(camps.campaign_id), k_cost=camps.cost.cast("float64"),
+                         k_day=camps.start_date.coalesce(camps.end_date))
+    # itemised cost: costs rows and ad spend tagged with the campaign
+    c = cost_records(engine, query, notes, ALL_TEAMS)
+    c = _filter(c.filter(c.campaign.notnull()), query)
     # campaigns.cost (dated by the start date, else the end date) of campaigns with no
     # itemised cost rows at all (data-contract.md: it is the actual cost "when not itemised")
     as_of = ibis.literal(query.as_of)
@@ -769,26 +832,7 @@ def compile_campaign_roi(engine: Engine, metric: MetricDef, query: MetricQuery,
                      "out.")
     lump = lump.filter(lump.k_day.notnull(), Window.of(_month_query(query)).contains(lump.k_day))
     lump = _filter(lump.mutate(campaign=lump.k_campaign), query)
-    lump_agg = lump.group_by(period=_bucket(lump.k_day, query, settings),
-                             **{d: lump[d] for d in query.by}).aggregate(
-        amount=lump.k_cost.sum())
-    dims = tuple(query.by)
-    cells: dict[tuple[Any, ...], dict[str, float]] = {}
-    for r in won:
-        cell = cells.setdefault(_key(r, dims), {"won": 0.0, "cost": 0.0, "deals": 0})
-        cell["won"] += _num(r["value"]) or 0.0
-        cell["deals"] += _count(r["n"])
-    for rows in (engine.execute(itemised), engine.execute(lump_agg)):
-        for r in rows:
-            cell = cells.setdefault(_key(r, dims), {"won": 0.0, "cost": 0.0, "deals": 0})
-            cell["cost"] += _num(r["amount"]) or 0.0
-    out = []
-    for key, cell in sorted(cells.items(), key=lambda kv: (kv[0][0], str(kv[0][1:]))):
-        value = _div(cell["won"] - cell["cost"], cell["cost"])
-        out.append(_row(key, dims, value, cell["won"] - cell["cost"], cell["cost"],
-                        int(cell["deals"]),
-                        {"attribution": "sourced", "won": cell["won"], "cost": cell["cost"]}))
-    return out
+    return c, lump
 
 
 @compiler("profit")
@@ -828,11 +872,14 @@ def nps_parts(promoters: int, passives: int, detractors: int) -> dict[str, Any]:
     return {"value": 100 * (p - d), "margin_of_error": moe}
 
 
-@compiler("nps")
-@_once
-def compile_nps(engine: Engine, metric: MetricDef, query: MetricQuery,
-                notes: list[str]) -> list[dict[str, Any]]:
-    settings = engine.settings
+#: scores of promoters (this or more) and detractors (this or less); between them, passives
+PROMOTER_MIN = 9
+DETRACTOR_MAX = 6
+
+
+def nps_responses(engine: Engine, query: MetricQuery) -> ir.Table:
+    """The scored responses dated in the query window (``fb_day``), with the dimensions the
+    query needs and its filters applied: the rows NPS counts (shared with the drill-down)."""
     r = engine.table("nps_responses")
     r = r.filter(r.score.notnull())
     r = r.mutate(fb_day=r.responded_at.date())
@@ -851,10 +898,18 @@ def compile_nps(engine: Engine, metric: MetricDef, query: MetricQuery,
         r = r.mutate(survey=text(r.survey))
         r = _filter(r, query.replace(filters=tuple(f for f in query.filters
                                                    if f[0] == "survey")))
-    agg = r.group_by(period=_bucket(r.fb_day, query, settings),
+    return r
+
+
+@compiler("nps")
+@_once
+def compile_nps(engine: Engine, metric: MetricDef, query: MetricQuery,
+                notes: list[str]) -> list[dict[str, Any]]:
+    r = nps_responses(engine, query)
+    agg = r.group_by(period=_bucket(r.fb_day, query, engine.settings),
                      **{d: r[d] for d in query.by}).aggregate(
-        n=r.count(), promoters=(r.score >= 9).cast("int64").sum(),
-        detractors=(r.score <= 6).cast("int64").sum())
+        n=r.count(), promoters=(r.score >= PROMOTER_MIN).cast("int64").sum(),
+        detractors=(r.score <= DETRACTOR_MAX).cast("int64").sum())
     dims = tuple(query.by)
     rows = []
     for a in engine.execute(agg):
@@ -885,18 +940,26 @@ USAGE = Source("product_usage", "date", dims={d: _account_column(d) for d in ACC
                prepare=_usage_prepare)
 
 
-@compiler("usage_per_seat")
-@_once
-def compile_usage_per_seat(engine: Engine, metric: MetricDef, query: MetricQuery,
-                           notes: list[str]) -> list[dict[str, Any]]:
-    """Per account its latest reading in the period (with seats); Σ active users ÷ Σ seats."""
+def latest_usage(engine: Engine, metric: MetricDef, query: MetricQuery,
+                 notes: list[str]) -> ir.Table:
+    """Per period and account (and the query's dimensions) its latest product_usage reading
+    dated in the period that reports seats and active users, with ``fb_period``: the
+    readings seat utilisation sums (shared with the drill-down)."""
     t, period = prepared(engine, metric, query, notes)
     t = t.filter(t.seats.notnull(), t.seats > 0, t.active_users.notnull())
     t = t.mutate(fb_period=period)
     groups = [t.fb_period, t.fb_account, *[t[d] for d in query.by]]
     latest = ibis.window(group_by=groups, order_by=ibis.desc(t.fb_day))
     t = t.mutate(fb_rank=ibis.row_number().over(latest))
-    t = t.filter(t.fb_rank == 0)
+    return t.filter(t.fb_rank == 0)
+
+
+@compiler("usage_per_seat")
+@_once
+def compile_usage_per_seat(engine: Engine, metric: MetricDef, query: MetricQuery,
+                           notes: list[str]) -> list[dict[str, Any]]:
+    """Per account its latest reading in the period (with seats); Σ active users ÷ Σ seats."""
+    t = latest_usage(engine, metric, query, notes)
     agg = t.group_by(period=t.fb_period, **{d: t[d] for d in query.by}).aggregate(
         users=t.active_users.sum(), seats=t.seats.sum(), accounts=t.count())
     dims = tuple(query.by)
@@ -1013,7 +1076,7 @@ register(MetricDef(
     "sales, every category) in the period ÷ new logos in the period. Marketing cost = costs "
     "rows of team marketing (or no team) + ad_performance spend, ad spend never counted twice. "
     "Expansion wins and reactivated accounts are not new customers. Empty without new logos.",
-    dimensions=()))
+    dimensions=(), params={"calc": "cac"}))
 register(MetricDef(
     "paid_cac", "Paid CAC", ECONOMICS, "paid_cac", "currency", "down", "ratio", False,
     "ad spend date; first paying month of new logos",
@@ -1027,13 +1090,14 @@ register(MetricDef(
     "ltv_to_cac", "LTV : CAC", ECONOMICS, "cac", "multiple", "up", "ratio", False,
     "LTV at the period's last month; CAC of the period",
     "LTV (at the period's last month) ÷ fully loaded CAC of the period. The usual bar is 3 or "
-    "more. Empty when either is empty.", dimensions=()))
+    "more. Empty when either is empty.", dimensions=(), params={"calc": "ltv_to_cac"}))
 register(MetricDef(
     "cac_payback_months", "CAC payback (months)", ECONOMICS, "cac", "months", "down", "ratio",
     False, "cost month / ad spend date; first paying month of new logos",
     "Months of gross margin needed to earn back CAC: CAC ÷ ((new MRR of the period's new "
     "logos ÷ new logos) × gross margin), i.e. (marketing + sales cost) ÷ (new MRR × gross "
-    "margin). The usual bar is 12 months or less. Empty without new logos.", dimensions=()))
+    "margin). The usual bar is 12 months or less. Empty without new logos.", dimensions=(),
+    params={"calc": "payback"}))
 register(MetricDef(
     "marketing_roi", "Marketing ROI", ECONOMICS, "roi", "ratio", "up", "ratio", False,
     "opportunity close_date; cost month / ad spend date",
@@ -1042,14 +1106,14 @@ register(MetricDef(
     "types), in the reporting currency at the close date; marketing-sourced = source_type "
     "marketing, or, when empty, a primary contact with an inbound motion (counted in "
     "extra.derived_source_type). Marketing cost = costs rows of team marketing (or no team) + "
-    "ad spend. Empty without marketing cost.", dimensions=()))
+    "ad spend. Empty without marketing cost.", dimensions=(), params={"calc": "roi"}))
 register(MetricDef(
     "pipeline_to_spend", "Pipeline to spend", ECONOMICS, "roi", "multiple", "up", "ratio", True,
     "opportunity created_at; cost month / ad spend date",
     "Marketing-sourced pipeline created in the period (amount of opportunities created, all "
     "deal types, source_type marketing or derived from an inbound primary contact) ÷ "
     "marketing cost of the period. Shown beside marketing ROI because revenue lags spend. "
-    "Empty without marketing cost.", dimensions=()))
+    "Empty without marketing cost.", dimensions=(), params={"calc": "pipeline_to_spend"}))
 register(MetricDef(
     "campaign_roi", "Campaign ROI (sourced)", ECONOMICS, "campaign_roi", "ratio", "up",
     "ratio", False, "opportunity close_date; cost date",

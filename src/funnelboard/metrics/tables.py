@@ -137,20 +137,30 @@ def table_ratio(engine: Engine, metric: MetricDef, query: MetricQuery,
     return rows
 
 
-@compiler("table_stock")
-def table_stock(engine: Engine, metric: MetricDef, query: MetricQuery,
-                notes: list[str]) -> list[dict[str, Any]]:
-    """A stock at the period end: per series (``key``), the last value dated in the period,
-    summed over series. A quarter's value is its last month's, never a sum of months."""
+def stock_rows(engine: Engine, metric: MetricDef, query: MetricQuery,
+               notes: list[str]) -> ir.Table:
+    """The rows a stock sums: per period and series (``fb_key``, and the query's dimensions)
+    the last row dated in the period with a value (``fb_value``), with ``fb_period``. Shared by
+    :func:`table_stock` and the drill-down, so both pick the same rows; two rows of a series on
+    the same last day are broken by the larger value, so the pick never depends on row order."""
     t, period = prepared(engine, metric, query, notes)
     num: Expr = metric.params["num"]  # type: ignore[assignment]
     key: Expr = metric.params.get("key") or (lambda tt: ibis.literal("all"))  # type: ignore[assignment]
     t = t.mutate(fb_period=period, fb_key=key(t), fb_value=num(t))
     t = t.filter(t.fb_value.notnull())
     groups = ["fb_period", "fb_key", *query.by]
-    last = ibis.window(group_by=[t[g] for g in groups], order_by=ibis.desc(t.fb_day))
+    last = ibis.window(group_by=[t[g] for g in groups],
+                       order_by=[ibis.desc(t.fb_day), ibis.desc(t.fb_value)])
     t = t.mutate(fb_rank=ibis.row_number().over(last))
-    t = t.filter(t.fb_rank == 0)
+    return t.filter(t.fb_rank == 0)
+
+
+@compiler("table_stock")
+def table_stock(engine: Engine, metric: MetricDef, query: MetricQuery,
+                notes: list[str]) -> list[dict[str, Any]]:
+    """A stock at the period end: per series (``key``), the last value dated in the period,
+    summed over series. A quarter's value is its last month's, never a sum of months."""
+    t = stock_rows(engine, metric, query, notes)
     agg = t.group_by(period=t.fb_period, **{d: t[d] for d in query.by}).aggregate(
         value=t.fb_value.sum(), series=t.count(), as_of_day=t.fb_day.max())
     return [{"period": r["period"], **{d: _dim(r[d]) for d in query.by},

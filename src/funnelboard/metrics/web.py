@@ -181,19 +181,27 @@ def lead_stage(engine: Engine) -> str:
     return "lead" if "lead" in stages else stages[0]
 
 
-@compiler("visit_to_lead")
-def visit_to_lead(engine: Engine, metric: MetricDef, query: MetricQuery,
-                  notes: list[str]) -> list[dict[str, Any]]:
-    """Σ leads (funnel engine, period basis) ÷ Σ sessions per period × channel."""
+def visit_to_lead_sides(engine: Engine, query: MetricQuery
+                        ) -> tuple[MetricDef, MetricQuery, MetricQuery]:
+    """What ``visit_to_lead_rate`` divides: the leads metric (the count of the lead stage)
+    with its query (period basis, the query's rule, channel and filters), and the query of
+    :data:`SESSIONS` over the same window."""
     if query.level != "contact":
         raise UsageError("visit_to_lead_rate compares contacts with sessions; leave out "
                          "--level account.")
     stage = lead_stage(engine)
     leads_def = resolve(engine.settings.stage_plurals[stage], engine.settings)
     lead_query = query.replace(metric=leads_def.key, basis="period", compare=None)
+    return leads_def, lead_query, query.replace(metric=SESSIONS.key, compare=None)
+
+
+@compiler("visit_to_lead")
+def visit_to_lead(engine: Engine, metric: MetricDef, query: MetricQuery,
+                  notes: list[str]) -> list[dict[str, Any]]:
+    """Σ leads (funnel engine, period basis) ÷ Σ sessions per period × channel."""
+    leads_def, lead_query, sessions_query = visit_to_lead_sides(engine, query)
     leads = COMPILERS[leads_def.kind](engine, leads_def, lead_query, notes)
-    sessions = table_flow(engine, SESSIONS, query.replace(metric="sessions", compare=None),
-                          notes)
+    sessions = table_flow(engine, SESSIONS, sessions_query, notes)
 
     def key(r: dict[str, Any]) -> tuple[Any, ...]:
         return (r["period"], *[r.get(d) for d in query.by])

@@ -9,17 +9,15 @@ from typing import Any
 
 import duckdb
 
+from funnelboard.ingest.sqltext import value
+
 LEDGER_COLUMNS = (
     "import_id", "table_name", "file_name", "content_hash", "raw_file", "mapping", "options",
     "settings_version", "started_at", "finished_at", "rows_read", "rows_accepted",
     "rows_quarantined", "rows_inserted", "rows_updated", "rows_unchanged", "rows_removed",
     "status", "dialect", "issues",
 )
-_INSERT = """INSERT INTO _imports (
-    import_id, table_name, file_name, content_hash, raw_file, mapping, options,
-    settings_version, started_at, finished_at, rows_read, rows_accepted,
-    rows_quarantined, rows_inserted, rows_updated, rows_unchanged, rows_removed,
-    status, dialect, issues) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+_TIMESTAMPS = ("started_at", "finished_at")
 
 
 def next_import_id(con: duckdb.DuckDBPyConnection) -> int:
@@ -32,10 +30,18 @@ def write_entry(con: duckdb.DuckDBPyConnection, entry: dict[str, Any]) -> None:
     data = dict(entry)
     for key in ("mapping", "options", "issues"):
         data[key] = json.dumps(data.get(key), default=str)
+    for key in _TIMESTAMPS:
+        stamp = data.get(key)
+        if isinstance(stamp, dt.datetime):
+            data[key] = (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)).isoformat()
     unknown = set(data) - set(LEDGER_COLUMNS)
     if unknown:
         raise ValueError(f"not ledger columns: {sorted(unknown)}")
-    con.execute(_INSERT, [data.get(n) for n in LEDGER_COLUMNS])
+    # literals, not bound parameters: see sqltext.value (no pandas import on the import path)
+    values = ", ".join(f"CAST({value(data.get(n))} AS TIMESTAMPTZ)" if n in _TIMESTAMPS
+                       else value(data.get(n)) for n in LEDGER_COLUMNS)
+    con.execute(f"INSERT INTO _imports ({', '.join(LEDGER_COLUMNS)}) "  # noqa: S608
+                f"VALUES ({values})")
 
 
 def entries(con: duckdb.DuckDBPyConnection, *, table: str | None = None) -> list[dict[str, Any]]:

@@ -61,7 +61,11 @@ class RecordsOut(BaseModel):
     metric: str
     label: str
     side: str
+    #: every side of the metric and what it lists
+    sides: dict[str, str]
     total: int
+    #: the sum of the records' ``counted`` column when the number is a sum, else null
+    counted: float | None
     offset: int
     limit: int
     sort: str | None
