@@ -178,10 +178,10 @@ class Preset:
 
 
 def _preset_folders() -> list[FilePath]:
-    """An installed package carries the presets in ``funnelboard/mappings``; a source checkout
-    keeps them in ``mappings/`` at the top of the repository."""
+    """The presets ship with the package in ``funnelboard/mappings`` (``mappings/`` at the top
+    of a checkout is a link to that folder, for the paths the docs use)."""
     package = FilePath(funnelboard.__file__).parent
-    return [p for p in (package / "mappings", package.parents[1] / "mappings") if p.is_dir()]
+    return [p for p in (package / "mappings",) if p.is_dir()]
 
 
 @lru_cache(maxsize=1)
