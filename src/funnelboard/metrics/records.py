@@ -140,9 +140,10 @@ def _fetch(engine: Engine, query: MetricQuery, cell_start: dt.date, cell_end: dt
     page = t.order_by(order).limit(limit, offset=offset)
     rows = engine.execute(page)
     counted = stats.get("counted")
+    # 12 significant digits, as the metric's own sums (engine._round_money)
+    total = None if COUNTED not in columns else float(f"{float(counted or 0):.12g}")
     return Records(metric.key, metric.label, side, int(stats["n"]), columns, rows, offset,
-                   limit, sort, descending, notes, sides_of(metric),
-                   None if COUNTED not in columns else float(counted or 0))
+                   limit, sort, descending, notes, sides_of(metric), total)
 
 
 def cell_of(period: dt.date, query: MetricQuery) -> tuple[dt.date, dt.date]:
