@@ -46,3 +46,13 @@ def workspace_from(folder: Path, files: dict[str, str]) -> Workspace:
         result = ws.import_file(table, path)
         assert result.ok and result.rows_quarantined == 0, (table, result.issues)
     return ws
+
+
+def side_measure(rec: Records, how: str) -> float:
+    """What a side adds up to: its number of records (``how="count"``), or the sum of their
+    ``counted`` column (``"sum"``)."""
+    if how == "count":
+        assert rec.counted is None, "a counted side carries no counted column"
+        return rec.total
+    assert rec.counted is not None and "counted" in rec.columns
+    return rec.counted

@@ -44,17 +44,9 @@ from funnelboard.workspace import Workspace
 from records_support import APPROX, AS_OF, RANGE, workspace_from
 from records_support import cell_records as _cell
 from records_support import cells as _cells
+from records_support import side_measure as _measure
 
 D = dt.date
-
-
-def _measure(rec: Records, how: str) -> float:
-    """What the side adds up to: its number of records, or the sum of ``counted``."""
-    if how == "count":
-        assert rec.counted is None, "a counted side carries no counted column"
-        return rec.total
-    assert rec.counted is not None and "counted" in rec.columns
-    return rec.counted
 
 
 SUM, COUNT = "sum", "count"

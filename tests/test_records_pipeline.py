@@ -31,12 +31,14 @@ import pytest
 
 from funnelboard.metrics import periods
 from funnelboard.metrics.query import make_query
-from funnelboard.metrics.records import Records, cell_of, drillable, fetch, sides_of
+from funnelboard.metrics.records import Records, drillable, fetch, sides_of
 from funnelboard.metrics.registry import resolve
 from funnelboard.settings import Settings
 from funnelboard.workspace import Workspace
 from records_support import APPROX, AS_OF, workspace_from
+from records_support import cell_records as _cell
 from records_support import cells as _cells
+from records_support import side_measure as _measure
 
 D = dt.date
 
@@ -44,21 +46,6 @@ D = dt.date
 def _fetch(ws: Workspace, q: Any, first: dt.date, last: dt.date, side: str = "numerator",
            limit: int = 1) -> Records:
     return fetch(ws.engine(), q, first, last, side=side, limit=limit)
-
-
-def _cell(ws: Workspace, q: Any, row: dict[str, Any], side: str = "numerator",
-          limit: int = 1) -> Records:
-    first, last = cell_of(row["period"], q)
-    return _fetch(ws, q, first, last, side, limit)
-
-
-def _measure(rec: Records, how: str) -> float:
-    """What the side adds up to: its number of records, or the sum of ``counted``."""
-    if how == "count":
-        assert rec.counted is None, "a counted side carries no counted column"
-        return rec.total
-    assert rec.counted is not None and "counted" in rec.columns
-    return rec.counted
 
 
 # -- the demo: every cell of every drillable metric agrees ---------------------------------------

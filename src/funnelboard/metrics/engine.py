@@ -115,6 +115,13 @@ class Engine:
             for name in temps:
                 self.backend.drop_table(name, force=True)
 
+    def period_start(self, day: dt.date, grain: str) -> dt.date:
+        """The first day of the ``grain`` period holding ``day``, in this workspace's fiscal
+        year and week."""
+        s = self.settings
+        return periods.period_start(day, grain, fiscal_start=s.fiscal_year_start_month,
+                                    week_start=s.week_start)
+
     def data_version(self) -> tuple[int, int] | None:
         """A key that changes whenever the workspace's data may have: the last import id of
         the ledger (every import commits its rows and its ledger entry together) and the

@@ -22,7 +22,7 @@ from funnelboard.errors import UsageError
 from funnelboard.metrics import pipeline as deals_mod
 from funnelboard.metrics import revenue as rev
 from funnelboard.metrics.drill.pipeline import deal_columns
-from funnelboard.metrics.drill.registry import COUNTED, lists
+from funnelboard.metrics.drill.registry import COUNTED, lists, record_key
 from funnelboard.metrics.engine import Engine, Window
 from funnelboard.metrics.money import AMOUNT
 from funnelboard.metrics.query import NONE_LABEL, MetricQuery
@@ -231,8 +231,7 @@ def _record(record_id: ir.Value, record: ir.Value | str, day: ir.Value, *,
 def _cost_side(engine: Engine, c: ir.Table, sign: int) -> ir.Table:
     """Cost rows (from :func:`~funnelboard.metrics.revenue.cost_records`), their amount
     counted with ``sign``. A cost row has no id: its source, day and keys name it."""
-    parts = [c.source, c.fb_day.cast("string"), c.team, c.category, c.channel, c.campaign]
-    record_id = ibis.literal(":").join([p.cast("string").fill_null("") for p in parts])
+    record_id = record_key(c.source, c.fb_day, c.team, c.category, c.channel, c.campaign)
     kind = ibis.ifelse(c.source == "ad_performance", "ad spend", "cost row")
     return c.select(**_record(record_id, kind, c.fb_day, channel=c.channel,
                               campaign=c.campaign, team=c.team, category=c.category,

@@ -14,7 +14,6 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from funnelboard.metrics import periods
 from funnelboard.metrics.drill.registry import lists
 from funnelboard.metrics.engine import Engine
 from funnelboard.metrics.funnel import (
@@ -56,10 +55,7 @@ def maturity_records(engine: Engine, metric: MetricDef, query: MetricQuery, star
     notes: list[str] = []
     t = reached(engine, query, notes)
     ref, l95 = maturity_reference(engine, t, query, a, b)
-    settings = engine.settings
-    cohort = periods.period_start(start, query.grain,
-                                  fiscal_start=settings.fiscal_year_start_month,
-                                  week_start=settings.week_start)
+    cohort = engine.period_start(start, query.grain)
     created = local_date(t.created)
     in_cell = t.filter(created >= start, created <= end)
     units = engine.execute(in_cell.aggregate(n=in_cell.count()))[0]["n"]

@@ -11,7 +11,7 @@ import ibis.expr.types as ir
 
 from funnelboard.metrics import periods
 from funnelboard.metrics.drill.funnel import unit_columns
-from funnelboard.metrics.drill.registry import COUNTED, lists
+from funnelboard.metrics.drill.registry import COUNTED, lists, record_key
 from funnelboard.metrics.engine import Engine
 from funnelboard.metrics.query import MetricQuery
 from funnelboard.metrics.registry import MetricDef
@@ -20,18 +20,6 @@ from funnelboard.metrics.registry import MetricDef
 def _shown(query: MetricQuery, *always: str) -> tuple[str, ...]:
     """The dimensions a drill-down shows: the query's, then ``always`` (useful context)."""
     return tuple(dict.fromkeys([*query.by, *always]))
-
-
-def _period_start(engine: Engine, day: dt.date, grain: str) -> dt.date:
-    settings = engine.settings
-    return periods.period_start(day, grain, fiscal_start=settings.fiscal_year_start_month,
-                                week_start=settings.week_start)
-
-
-def record_key(*parts: ir.Value) -> ir.StringValue:
-    """A readable record key from the columns that tell rows apart (``-`` for an empty one)."""
-    texts = [p.cast("string").coalesce("-") for p in parts]
-    return ibis.literal("|").join(texts)
 
 
 # -- ABM accounts ----------------------------------------------------------------------------
@@ -65,7 +53,7 @@ def account_records(engine: Engine, metric: MetricDef, query: MetricQuery, start
         made = periods.bucket(base.fb_created, q.grain,
                               fiscal_start=settings.fiscal_year_start_month,
                               week_start=settings.week_start)
-        base = base.filter(made.isnull() | (made <= _period_start(engine, start, q.grain)))
+        base = base.filter(made.isnull() | (made <= engine.period_start(start, q.grain)))
         counted = per.select(k_account=per.account, k_first=per.first_hit, k_hits=per.hits)
         t = base.left_join(counted, base.a_id == counted.k_account)
         cols = {"account_id": t.a_id, "name": t.a_title, "created": t.a_created,

@@ -147,7 +147,7 @@ def open_pipeline_records(engine: Engine, metric: MetricDef, query: MetricQuery,
 
     notes: list[str] = []
     day = min(end, Window.of(query).end)
-    j = weighted_open_deals(engine, metric, query, notes, [(_period_of(engine, query, start),
+    j = weighted_open_deals(engine, metric, query, notes, [(engine.period_start(start, query.grain),
                                                             day)])
     extra: dict[str, ir.Value] = {"measured_on": j.t_day, "stage": j.stage_t,
                                   "stale": j.close_date < j.t_day}
@@ -172,7 +172,7 @@ def coverage_records(engine: Engine, metric: MetricDef, query: MetricQuery, star
     from funnelboard.metrics.pipeline import open_closing
 
     notes: list[str] = []
-    first = _period_of(engine, query, start)
+    first = engine.period_start(start, query.grain)
     last = periods.period_end(first, query.grain)
     j = open_closing(engine, query, notes, first, last)
     j = j.filter(~j.fb_stale)
@@ -244,13 +244,6 @@ def deal_columns(t: ir.Table, query: MetricQuery, **extra: ir.Value) -> ir.Table
              "currency": t.currency}
     cols.update(extra)
     return t.select(**cols)
-
-
-def _period_of(engine: Engine, query: MetricQuery, day: dt.date) -> dt.date:
-    """The first day of the query-grain period holding ``day``."""
-    s = engine.settings
-    return periods.period_start(day, query.grain, fiscal_start=s.fiscal_year_start_month,
-                                week_start=s.week_start)
 
 
 def _money_notes(notes: list[str], counted: bool,

@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import ibis
 import ibis.expr.types as ir
 
 from funnelboard.metrics.engine import Engine
@@ -42,6 +43,13 @@ class RecordList:
 
 
 _LISTERS: dict[tuple[str, str | None], RecordList] = {}
+
+
+def record_key(*parts: ir.Value) -> ir.StringValue:
+    """A readable key for records without an id of their own (cost rows, web traffic rows),
+    from the columns that tell them apart (``-`` for an empty one)."""
+    texts = [p.cast("string").coalesce("-") for p in parts]
+    return ibis.literal("|").join(texts)
 
 
 def lists(kind: str, *variants: str | None,

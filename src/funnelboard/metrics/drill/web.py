@@ -10,8 +10,7 @@ import ibis.expr.types as ir
 
 from funnelboard.metrics.dimensions import with_channel
 from funnelboard.metrics.drill.funnel import funnel_records
-from funnelboard.metrics.drill.marketing import record_key
-from funnelboard.metrics.drill.registry import COUNTED, lists
+from funnelboard.metrics.drill.registry import COUNTED, lists, record_key
 from funnelboard.metrics.engine import Engine
 from funnelboard.metrics.query import MetricQuery
 from funnelboard.metrics.registry import MetricDef
